@@ -1,0 +1,100 @@
+// cdpcore — compressed bitmaps of person ordinals.
+//
+// A Bitmap is a set of uint32 person ordinals: the form of every audience,
+// boolean tag and consent filter. Serialised in Roaring's portable format
+// (https://github.com/RoaringBitmap/RoaringFormatSpec), so other tools
+// (CRoaring, pyroaring, RoaringBitmap for Java/Go) read exported audiences.
+//
+// Thread safety: a value type. Concurrent reads of one Bitmap are safe;
+// writes need exclusive access.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cdpcore/c/export.h"
+
+namespace cdpcore {
+
+class CDP_API Bitmap {
+ public:
+  Bitmap();
+  ~Bitmap();
+  Bitmap(const Bitmap&);
+  Bitmap& operator=(const Bitmap&);
+  Bitmap(Bitmap&&) noexcept;
+  Bitmap& operator=(Bitmap&&) noexcept;
+
+  /// The ordinals in [begin, end).
+  static Bitmap from_range(uint32_t begin, uint32_t end);
+  /// The given ordinals, in any order, duplicates allowed.
+  static Bitmap from_values(std::span<const uint32_t> values);
+  /// Reads Roaring's portable format from at most `bytes.size()` bytes.
+  /// Throws ParseError (with the offset) on malformed or truncated input.
+  static Bitmap deserialize(std::span<const uint8_t> bytes);
+
+  void add(uint32_t v);
+  void add_many(std::span<const uint32_t> values);
+  void add_range(uint32_t begin, uint32_t end);
+  void remove(uint32_t v);
+  void clear();
+  bool contains(uint32_t v) const noexcept;
+
+  uint64_t cardinality() const noexcept;
+  bool empty() const noexcept;
+  /// Smallest / largest member; undefined on an empty bitmap (check empty()).
+  uint32_t minimum() const noexcept;
+  uint32_t maximum() const noexcept;
+  /// Number of members <= v.
+  uint64_t rank(uint32_t v) const noexcept;
+  /// The member of 0-based rank `i`; false when i >= cardinality().
+  bool select(uint64_t i, uint32_t* out) const noexcept;
+
+  Bitmap& operator&=(const Bitmap& o);
+  Bitmap& operator|=(const Bitmap& o);
+  Bitmap& operator-=(const Bitmap& o);  // and-not
+  Bitmap& operator^=(const Bitmap& o);
+  friend CDP_API Bitmap operator&(const Bitmap& a, const Bitmap& b);
+  friend CDP_API Bitmap operator|(const Bitmap& a, const Bitmap& b);
+  friend CDP_API Bitmap operator-(const Bitmap& a, const Bitmap& b);
+  friend CDP_API Bitmap operator^(const Bitmap& a, const Bitmap& b);
+  bool operator==(const Bitmap& o) const noexcept;
+
+  /// Cardinalities without materialising the result.
+  static uint64_t and_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
+  static uint64_t or_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
+  static uint64_t andnot_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
+  static bool intersects(const Bitmap& a, const Bitmap& b) noexcept;
+  /// Union / intersection of many bitmaps at once.
+  static Bitmap or_many(std::span<const Bitmap* const> inputs);
+  static Bitmap and_many(std::span<const Bitmap* const> inputs);
+
+  /// Members in ascending order.
+  std::vector<uint32_t> to_vector() const;
+  /// Writes the members in ascending order to `out` (cardinality() slots).
+  void to_array(uint32_t* out) const noexcept;
+  /// Calls `fn` for each member in ascending order until it returns false.
+  void for_each(const std::function<bool(uint32_t)>& fn) const;
+
+  /// Roaring's portable serialisation.
+  std::vector<uint8_t> serialize() const;
+  size_t serialized_size() const noexcept;
+  /// Bytes of memory in use.
+  size_t memory_bytes() const noexcept;
+  /// Converts runs to run containers and shrinks buffers; call after building.
+  void optimize();
+
+  struct Impl;
+  Impl* impl() noexcept { return impl_.get(); }
+  const Impl* impl() const noexcept { return impl_.get(); }
+
+ private:
+  explicit Bitmap(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cdpcore
