@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cdpcore/bitmap.hpp"
+#include "cdpcore/datagen.hpp"
 #include "cdpcore/error.hpp"
 #include "cdpcore/hash.hpp"
 #include "cdpcore/time.hpp"
