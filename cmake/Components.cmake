@@ -4,6 +4,11 @@ set(CDPCORE_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
 if(CDPCORE_WERROR)
   list(APPEND CDPCORE_WARNINGS -Werror)
 endif()
+# GCC 12 reports -Wrestrict false positives inside libstdc++'s string code at
+# -O3 (GCC bug 105329); fixed in GCC 13.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  list(APPEND CDPCORE_WARNINGS -Wno-restrict)
+endif()
 
 if(CDPCORE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

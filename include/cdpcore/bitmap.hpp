@@ -35,7 +35,13 @@ class CDP_API Bitmap {
   static Bitmap from_values(std::span<const uint32_t> values);
   /// Reads Roaring's portable format from at most `bytes.size()` bytes.
   /// Throws ParseError (with the offset) on malformed or truncated input.
+  /// Bytes after the bitmap are ignored (see portable_size).
   static Bitmap deserialize(std::span<const uint8_t> bytes);
+  /// Checks Roaring's portable format completely (cookie, container count,
+  /// keys, offsets, sizes, sortedness, cardinalities) within `bytes`, and
+  /// returns how many bytes the bitmap occupies. Throws ParseError naming the
+  /// offset. Allocates nothing and never reads past the span.
+  static size_t portable_size(std::span<const uint8_t> bytes);
 
   void add(uint32_t v);
   void add_many(std::span<const uint32_t> values);
@@ -68,7 +74,12 @@ class CDP_API Bitmap {
   static uint64_t and_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
   static uint64_t or_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
   static uint64_t andnot_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
+  static uint64_t xor_cardinality(const Bitmap& a, const Bitmap& b) noexcept;
   static bool intersects(const Bitmap& a, const Bitmap& b) noexcept;
+  /// Whether every member of this bitmap is in `o`.
+  bool is_subset_of(const Bitmap& o) const noexcept;
+  /// Members in [begin, end).
+  uint64_t range_cardinality(uint32_t begin, uint32_t end) const noexcept;
   /// Union / intersection of many bitmaps at once.
   static Bitmap or_many(std::span<const Bitmap* const> inputs);
   static Bitmap and_many(std::span<const Bitmap* const> inputs);
@@ -79,6 +90,9 @@ class CDP_API Bitmap {
   void to_array(uint32_t* out) const noexcept;
   /// Calls `fn` for each member in ascending order until it returns false.
   void for_each(const std::function<bool(uint32_t)>& fn) const;
+  /// Calls `fn` with consecutive ascending batches of at most `batch_size`
+  /// members (the span is valid during the call) until it returns false.
+  void for_each_batch(size_t batch_size, const std::function<bool(std::span<const uint32_t>)>& fn) const;
 
   /// Roaring's portable serialisation.
   std::vector<uint8_t> serialize() const;
@@ -87,6 +101,9 @@ class CDP_API Bitmap {
   size_t memory_bytes() const noexcept;
   /// Converts runs to run containers and shrinks buffers; call after building.
   void optimize();
+
+  /// The dense kernels in use on this CPU: "avx2" or "portable".
+  static const char* kernel_name() noexcept;
 
   struct Impl;
   Impl* impl() noexcept { return impl_.get(); }

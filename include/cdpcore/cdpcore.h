@@ -6,7 +6,14 @@
 #ifndef CDPCORE_H
 #define CDPCORE_H
 
+#include "cdpcore/c/bitmap.h"
 #include "cdpcore/c/common.h"
+#include "cdpcore/c/consent.h"
+#include "cdpcore/c/identity.h"
+#include "cdpcore/c/model.h"
+#include "cdpcore/c/profile.h"
+#include "cdpcore/c/rules.h"
+#include "cdpcore/c/segment.h"
 #include "cdpcore/c/workspace.h"
 
 #endif

@@ -1,9 +1,12 @@
 // The sample-data generator. Every person draws from PRNG streams keyed by
-// (seed, stream, person), so a person's data does not depend on the order in
-// which others are generated; the global parts (dictionaries, households,
-// campaigns) come from their own streams. Records, events and consent rows
-// are generated unsorted, then sorted by (time, generation index) and
-// materialised, with raw identifier strings rendered from keyed hashes.
+// (seed, stream, person), so a person's data does not depend on how many
+// persons follow; the global parts (dictionaries, campaigns, households and
+// the numbering of foreign phones, assigned in one pass in person order) come
+// from their own streams. Records, events and consent rows are generated
+// unsorted, then sorted by (time, generation index) and materialised, with
+// raw identifier strings rendered from keyed hashes. Unique values (phone
+// numbers, e-mails, member ids) come from bijections of the person index, so
+// two persons never share one by accident.
 #include <algorithm>
 #include <array>
 #include <cctype>

@@ -20,4 +20,10 @@ from ._cdpcore import (  # noqa: F401  (named for readers and type checkers)
     parse_time,
 )
 
+from . import consent, datagen, identity, model, profile, rules, segment  # noqa: E402,F401
+# The pure-Python layers that extend a native class replace it at the top level,
+# so ``cdpcore.ProfileStore`` takes DataFrames and ``cdpcore.Segment`` exists.
+from .profile import ProfileStore  # noqa: E402,F401
+from .segment import Segment  # noqa: E402,F401
+
 version_number: int = _cdpcore.version_number

@@ -1,0 +1,195 @@
+// Internal: the state behind cdpcore::Consent.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cdpcore/consent.hpp"
+#include "cdpcore/hash.hpp"
+#include "cdpcore/identity.hpp"
+#include "cdpcore/time.hpp"
+#include "cdpcore/workspace.hpp"
+
+namespace cdpcore::consent_detail {
+
+inline constexpr uint32_t kNone = 0xFFFFFFFFu;
+inline constexpr int kMaxPurposeDepth = 7;
+inline constexpr int kLevels = 2 * (kMaxPurposeDepth + 1);
+inline constexpr size_t kMaxPurposes = 1000;
+inline constexpr size_t kMaxChannels = 255;
+
+/// One ledger record as the index keeps it (the decisive fields only).
+struct IndexRecord {
+  Timestamp time;
+  Timestamp expiry;
+  uint64_t seq;
+  uint16_t purpose;  // 0 = every purpose
+  uint8_t channel;   // 0 = every channel
+  uint8_t decision;  // ConsentDecision
+  uint8_t basis;     // LegalBasis
+};
+
+struct Purpose {
+  PurposeSpec spec;
+  int32_t parent = -1;  // -1 for the root "*"
+  uint8_t depth = 0;
+};
+
+struct Channel {
+  ChannelSpec spec;
+};
+
+/// Parsed preferences (time zone loaded).
+struct Prefs {
+  ContactPreferences spec;
+  std::vector<uint16_t> preferred;  // channel ids
+  std::optional<TimeZone> tz;
+  struct Cap {
+    uint16_t channel;  // 0 = all channels
+    uint32_t max_contacts;
+    Timestamp period;
+  };
+  std::vector<Cap> caps;
+};
+
+struct Subject {
+  uint16_t type = 0;  // index into Impl::type_names
+  bool live = false;  // false once erased (or an id gap)
+  bool has_prefs = false;
+  std::string value;
+  uint64_t hash = 0;
+  std::vector<IndexRecord> records;  // sorted by (time, seq)
+  // Identity mapping (rebuilt when the graph changes).
+  IdentifierId identifier = kNoIdentifier;
+  uint32_t person = kNone;
+  uint32_t next_in_person = kNone;
+};
+
+/// The answer of evaluating records.
+struct Eval {
+  ConsentReason reason = ConsentReason::no_consent;
+  uint64_t seq = 0;
+  bool allowed() const noexcept { return consent_reason_allows(reason); }
+  bool explicit_deny() const noexcept {
+    return reason == ConsentReason::denied || reason == ConsentReason::withdrawn ||
+           reason == ConsentReason::objected || reason == ConsentReason::suppressed;
+  }
+};
+
+/// What evaluate() needs to know about the question.
+struct EvalQuery {
+  const int8_t* applies = nullptr;  // per record purpose: its depth if it applies to the query purpose, else -1
+  uint8_t channel = 0;
+  uint8_t grant_floor = 0;          // grants below this depth do not apply (separate consent)
+  bool separate = false;            // grants must rest on consent
+  bool pipl = false;                // legitimate interest is no basis
+  bool default_allow = false;
+  Timestamp at = 0;
+};
+
+/// Reused buffers of person-level checks.
+struct PersonScratch {
+  std::vector<uint32_t> group, ids, allowed;
+  std::vector<std::span<const IndexRecord>> person_records, all;
+};
+
+struct Contact {
+  uint16_t channel;
+  Timestamp time;
+};
+
+}  // namespace cdpcore::consent_detail
+
+namespace cdpcore {
+
+struct Consent::Impl {
+  using IndexRecord = consent_detail::IndexRecord;
+  using Subject = consent_detail::Subject;
+
+  std::shared_ptr<Workspace> ws;
+  ConsentOptions options;
+  std::string hmac_key;
+
+  // Taxonomy. Purpose 0 is the root "*", channel 0 is "*".
+  std::vector<consent_detail::Purpose> purposes;
+  std::vector<consent_detail::Channel> channels;
+  std::unordered_map<std::string, uint16_t> purpose_ids;
+  std::unordered_map<std::string, uint16_t> channel_ids;
+  std::vector<int8_t> applies;  // [query * P + record]
+  std::vector<uint8_t> grant_floor;
+  std::vector<uint8_t> separate;
+
+  // Subjects and the index.
+  std::vector<std::string> type_names;
+  std::unordered_map<std::string, uint16_t> type_ids;
+  uint16_t person_type = 0;
+  std::vector<Subject> subjects;  // index = subject id (SQLite rowid)
+  std::vector<uint32_t> slots;    // open addressing: subject id + 1, 0 = empty
+  size_t live_subjects = 0;
+  std::unordered_set<std::string> suppressed;  // keyed hashes (32 raw bytes)
+
+  // Ledger head.
+  uint64_t last_seq = 0;
+  Sha256Digest last_hash{};
+
+  // Preferences and contacts.
+  std::unordered_map<uint32_t, consent_detail::Prefs> prefs;
+  consent_detail::Prefs default_prefs;
+  std::unordered_map<uint32_t, std::vector<consent_detail::Contact>> contacts;  // sorted by time
+
+  // Identity.
+  IdentityGraph* graph = nullptr;
+  ProfileStore* profiles = nullptr;
+  struct Listener;
+  std::unique_ptr<Listener> listener;
+  mutable std::mutex map_mu;
+  mutable bool map_dirty = true;
+  mutable uint64_t map_change = 0;
+  mutable uint32_t map_capacity = 0;
+  mutable uint64_t map_live = 0;
+  mutable std::vector<uint32_t> person_head;  // ordinal → first subject
+
+  // ---- helpers (consent.cpp)
+  void load();
+  void load_taxonomy();
+  void rebuild_taxonomy_tables();
+  uint16_t intern_type(std::string_view name);
+  uint32_t find_subject(uint16_t type, std::string_view value) const noexcept;
+  void insert_slot(uint32_t id);
+  void remove_slot(uint32_t id);
+  void grow_slots();
+  std::string keyed_hash(std::string_view type, std::string_view value) const;
+  bool is_suppressed_value(std::string_view type, std::string_view value) const;
+  std::string normalize(std::string_view type, std::string_view value) const;
+  uint16_t purpose_id(std::string_view name) const;
+  uint16_t channel_id(std::string_view name) const;
+  consent_detail::EvalQuery make_eval(const ConsentQuery& q, Timestamp at) const;
+  consent_detail::Eval evaluate(std::span<const IndexRecord> a, std::span<const IndexRecord> b,
+                                const consent_detail::EvalQuery& q) const;
+  consent_detail::Eval evaluate_many(const std::vector<std::span<const IndexRecord>>& sources,
+                                     const consent_detail::EvalQuery& q) const;
+  const consent_detail::Prefs* prefs_of(uint32_t subject) const;
+  ConsentReason contact_rules(std::span<const uint32_t> subjects, uint32_t own, const ConsentQuery& q,
+                              Timestamp at) const;
+  void ensure_mapping() const;
+  void check_person_impl(uint32_t person, const ConsentQuery& q, Timestamp at, bool with_identifiers,
+                         consent_detail::PersonScratch& scratch, PersonConsentCheck& out) const;
+  uint64_t append_records(std::span<const ConsentRecord> records, Timestamp now, const ImportOptions& options,
+                          ImportReport* report);
+  std::string canonical(uint64_t seq, std::string_view type, std::string_view value, std::string_view purpose,
+                        std::string_view channel, int decision, Timestamp time, Timestamp expiry,
+                        std::string_view source, int basis, std::string_view policy, const ConsentProof& proof,
+                        Timestamp recorded_at) const;
+  void save_head();
+};
+
+}  // namespace cdpcore

@@ -1,0 +1,140 @@
+// The reverse index: which segments a person is in, as one row of bits per
+// person (see ReverseIndex in engine_impl.hpp). Segments' bitmaps are
+// transposed into it chunk by chunk, so each 65,536-person block of rows is
+// written while it is in cache.
+#include <algorithm>
+#include <bit>
+
+#include "cdpcore/error.hpp"
+#include "segment/engine_impl.hpp"
+#include "util/bitmap_impl.hpp"
+
+namespace cdpcore {
+
+namespace segment_detail {
+
+namespace {
+
+constexpr size_t kRows = 65536;
+
+// Calls fn(low) for each member of a container.
+template <typename F>
+void each_low(const bm::Container& c, F&& fn) {
+  switch (c.kind) {
+    case bm::Kind::array:
+      for (uint32_t i = 0; i < c.size; ++i) fn(uint32_t{c.values()[i]});
+      break;
+    case bm::Kind::bitset:
+      for (uint32_t i = 0; i < bm::kBitsetWords; ++i)
+        for (uint64_t x = c.words()[i]; x; x &= x - 1) fn(i * 64 + static_cast<uint32_t>(std::countr_zero(x)));
+      break;
+    case bm::Kind::run:
+      for (uint32_t i = 0; i < c.size; ++i)
+        for (uint32_t v = c.run_data()[i].start; v <= uint32_t{c.run_data()[i].start} + c.run_data()[i].length; ++v)
+          fn(v);
+      break;
+  }
+}
+
+}  // namespace
+
+void Impl::rebuild_index() {
+  index.by_key.clear();
+  index.words = std::max<uint32_t>(1, static_cast<uint32_t>((by_id.size() + 63) / 64));
+  std::vector<const Segment*> live;
+  size_t keys = 0;
+  for (const Segment* s : by_id) {
+    if (!s || !s->evaluated || s->members.empty()) continue;
+    live.push_back(s);
+    keys = std::max<size_t>(keys, size_t{s->members.impl()->keys.back()} + 1);
+  }
+  index.by_key.resize(keys);
+  // Chunk by chunk: the block of rows being written stays in cache.
+  std::vector<size_t> next(live.size(), 0);  // per segment: its next chunk
+  for (size_t key = 0; key < keys; ++key) {
+    for (size_t i = 0; i < live.size(); ++i) {
+      const auto& im = *live[i]->members.impl();
+      if (next[i] >= im.keys.size() || im.keys[next[i]] != key) continue;
+      auto& rows = index.by_key[key];
+      if (rows.empty()) rows.assign(kRows * index.words, 0);
+      const uint32_t id = live[i]->id;
+      uint64_t* base = rows.data() + id / 64;
+      const uint64_t bit = uint64_t{1} << (id % 64);
+      const size_t stride = index.words;
+      each_low(im.chunks[next[i]], [&](uint32_t low) { base[low * stride] |= bit; });
+      ++next[i];
+    }
+  }
+}
+
+void Impl::index_person(const Segment& s, PersonOrdinal p, bool member) {
+  if (index_paused) return;
+  if (s.id / 64 >= index.words) {
+    rebuild_index();
+    return;
+  }
+  uint32_t key = p >> 16;
+  if (member) {
+    if (key >= index.by_key.size()) index.by_key.resize(size_t{key} + 1);
+    if (index.by_key[key].empty()) index.by_key[key].assign(kRows * index.words, 0);
+  }
+  uint64_t* row = index.row(p);
+  if (!row) return;
+  uint64_t bit = uint64_t{1} << (s.id % 64);
+  if (member) row[s.id / 64] |= bit;
+  else row[s.id / 64] &= ~bit;
+}
+
+void Impl::unindex_segment(const Segment& s) {
+  if (index_paused || !s.evaluated || s.id / 64 >= index.words) return;
+  const auto& im = *s.members.impl();
+  const uint64_t mask = ~(uint64_t{1} << (s.id % 64));
+  for (size_t i = 0; i < im.keys.size(); ++i) {
+    if (im.keys[i] >= index.by_key.size() || index.by_key[im.keys[i]].empty()) continue;
+    uint64_t* base = index.by_key[im.keys[i]].data() + s.id / 64;
+    const size_t stride = index.words;
+    each_low(im.chunks[i], [&](uint32_t low) { base[low * stride] &= mask; });
+  }
+}
+
+void Impl::index_segment(const Segment& s) {
+  if (index_paused || !s.evaluated) return;
+  if (s.id / 64 >= index.words) {
+    rebuild_index();  // wider rows; includes s
+    return;
+  }
+  const auto& im = *s.members.impl();
+  if (!im.keys.empty() && im.keys.back() >= index.by_key.size()) index.by_key.resize(size_t{im.keys.back()} + 1);
+  const uint64_t bit = uint64_t{1} << (s.id % 64);
+  for (size_t i = 0; i < im.keys.size(); ++i) {
+    auto& rows = index.by_key[im.keys[i]];
+    if (rows.empty()) rows.assign(kRows * index.words, 0);
+    uint64_t* base = rows.data() + s.id / 64;
+    const size_t stride = index.words;
+    each_low(im.chunks[i], [&](uint32_t low) { base[low * stride] |= bit; });
+  }
+}
+
+void Impl::resume_index() {
+  index_paused = false;
+  rebuild_index();
+}
+
+}  // namespace segment_detail
+
+std::vector<std::string> SegmentEngine::segments_of(PersonOrdinal person) const {
+  std::vector<std::string> out;
+  const uint64_t* row = impl_->index.row(person);
+  if (!row) return out;
+  std::vector<uint32_t> ranks;
+  ranks.reserve(128);
+  for (uint32_t w = 0; w < impl_->index.words; ++w)
+    for (uint64_t x = row[w]; x; x &= x - 1)
+      ranks.push_back(impl_->rank_of_id[w * 64 + static_cast<uint32_t>(std::countr_zero(x))]);
+  std::sort(ranks.begin(), ranks.end());  // name order, without comparing strings
+  out.reserve(ranks.size());
+  for (uint32_t r : ranks) out.push_back(impl_->name_by_rank[r]);
+  return out;
+}
+
+}  // namespace cdpcore

@@ -1,0 +1,254 @@
+// Person-level checks through the identity graph: the person rule, merges and
+// splits changing answers, bulk filtering of a segment.
+#include <doctest/doctest.h>
+
+#include "cdpcore/identity.hpp"
+#include "consent_fixture.hpp"
+
+using namespace consent_test;
+
+namespace {
+
+struct PersonFixture {
+  std::shared_ptr<Workspace> ws = Workspace::open(":memory:");
+  IdentityGraph graph{ws};
+  std::unique_ptr<Consent> c;
+  Timestamp now = T0 + days(1000);
+  CheckOptions consent_only;
+
+  explicit PersonFixture(PersonRule rule = PersonRule::strict) {
+    graph.register_default_types();
+    ConsentOptions o;
+    o.person_rule = rule;
+    c = std::make_unique<Consent>(ws, o);
+    c->attach_identity(graph);
+    consent_only.contact_rules = false;
+  }
+
+  PersonOrdinal link(std::vector<std::pair<std::string, std::string>> ids, Timestamp t = T0) {
+    Record r;
+    for (auto& [type, value] : ids) r.identifiers.push_back({type, value});
+    r.time = t;
+    r.source = "order";
+    graph.link(r);
+    return *graph.ordinal_of(ids[0].first, ids[0].second);
+  }
+
+  uint64_t add(const std::string& type, const std::string& value, const std::string& purpose,
+               const std::string& channel, ConsentDecision d, Timestamp t) {
+    ConsentRecord r;
+    r.subject = {type, value};
+    r.purpose = purpose;
+    r.channel = channel;
+    r.decision = d;
+    r.time = t;
+    r.source = "app";
+    return c->append(r, now);
+  }
+
+  PersonConsentCheck person(PersonOrdinal p, const std::string& purpose = "marketing.sms",
+                            const std::string& channel = "sms", Timestamp at = T0 + days(10)) const {
+    return c->check_person(p, purpose, channel, at, consent_only);
+  }
+};
+
+std::vector<std::string> values(const PersonConsentCheck& r) {
+  std::vector<std::string> v;
+  for (const auto& s : r.contactable) v.push_back(s.value);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("consent person: consent on an identifier belongs to that identifier") {
+  PersonFixture f;
+  auto p = f.link({{"phone", "13800138000"}, {"phone", "13900139000"}, {"email", "Li.Lei@Example.com"}});
+  // An SMS opt-in for one number, given with formatting noise.
+  f.add("phone", "138 0013 8000", "marketing.sms", "sms", G, T0 + days(1));
+  auto r = f.person(p);
+  CHECK(r.allowed);
+  CHECK(values(r) == std::vector<std::string>{"+8613800138000"});  // not the other number
+  // The identifier-level check sees the normalised value too.
+  CHECK(f.c->check({"phone", "+86 138-0013-8000"}, "marketing.sms", "sms", T0 + days(10), f.consent_only).allowed);
+  CHECK_FALSE(f.c->check({"phone", "13900139000"}, "marketing.sms", "sms", T0 + days(10), f.consent_only).allowed);
+  // Nothing for e-mail.
+  auto e = f.person(p, "marketing.email", "email");
+  CHECK_FALSE(e.allowed);
+  CHECK(e.reason == ConsentReason::no_consent);
+}
+
+TEST_CASE("consent person: strict (default) - any linked identifier's denial for the channel denies") {
+  PersonFixture f;
+  auto p = f.link({{"phone", "13800138000"}, {"email", "li.lei@example.com"}});
+  f.add("phone", "13800138000", "marketing.sms", "sms", G, T0 + days(2));
+  uint64_t w = f.add("email", "li.lei@example.com", "marketing", "*", W, T0 + days(1));
+  auto r = f.person(p);
+  CHECK_FALSE(r.allowed);
+  CHECK(r.reason == ConsentReason::withdrawn);
+  CHECK(r.record == w);
+  // A denial for another channel does not matter.
+  PersonFixture g;
+  auto q = g.link({{"phone", "13800138000"}, {"email", "li.lei@example.com"}});
+  g.add("phone", "13800138000", "marketing.sms", "sms", G, T0 + days(2));
+  g.add("email", "li.lei@example.com", "marketing", "email", W, T0 + days(1));
+  CHECK(g.person(q).allowed);
+}
+
+TEST_CASE("consent person: the any_identifier and pooled rules") {
+  for (PersonRule rule : {PersonRule::any_identifier, PersonRule::pooled}) {
+    PersonFixture f(rule);
+    auto p = f.link({{"phone", "13800138000"}, {"email", "li.lei@example.com"}});
+    uint64_t g = f.add("phone", "13800138000", "marketing.sms", "sms", G, T0 + days(2));
+    f.add("email", "li.lei@example.com", "marketing", "*", W, T0 + days(1));
+    auto r = f.person(p);
+    CHECK(r.allowed);  // the grant is newer than the withdrawal, and on the phone
+    CHECK(r.record == g);
+    CHECK(values(r) == std::vector<std::string>{"+8613800138000"});
+    // With the withdrawal newer, pooled denies; any_identifier still allows
+    // the phone that has its own grant.
+    f.add("email", "li.lei@example.com", "marketing", "*", W, T0 + days(3));
+    auto later = f.person(p, "marketing.sms", "sms", T0 + days(4));
+    CHECK(later.allowed == (rule == PersonRule::any_identifier));
+  }
+}
+
+TEST_CASE("consent person: person-level records apply to every identifier of the person") {
+  PersonFixture f;
+  auto p = f.link({{"phone", "13800138000"}, {"phone", "13900139000"}});
+  auto key = *f.graph.key_of(p);
+  f.add("person", std::to_string(key), "marketing", "*", G, T0 + days(1));
+  auto r = f.person(p);
+  CHECK(r.allowed);
+  CHECK(values(r) == std::vector<std::string>{"+8613800138000", "+8613900139000"});
+  // One number opts out: strict denies the person.
+  f.add("phone", "13900139000", "marketing.sms", "sms", W, T0 + days(2));
+  CHECK(f.person(p).reason == ConsentReason::withdrawn);
+  CHECK(f.person(p, "marketing.sms", "sms", T0 + days(1) + hours(1)).allowed);
+}
+
+TEST_CASE("consent person: a merge changes the answer") {
+  PersonFixture f;
+  auto a = f.link({{"phone", "13800138000"}, {"crm_id", "M001"}});
+  auto b = f.link({{"phone", "13900139000"}, {"email", "x@example.com"}});
+  REQUIRE(a != b);
+  f.add("phone", "13800138000", "marketing.sms", "sms", G, T0 + days(1));
+  f.add("email", "x@example.com", "marketing", "*", W, T0 + days(2));
+  CHECK(f.person(a).allowed);
+  CHECK_FALSE(f.person(b).allowed);
+  // An order links the CRM member to the e-mail: the two persons merge, and
+  // the e-mail's withdrawal now denies the merged person (strict).
+  f.link({{"crm_id", "M001"}, {"email", "x@example.com"}}, T0 + days(3));
+  auto merged = *f.graph.ordinal_of("crm_id", "M001");
+  CHECK(*f.graph.ordinal_of("email", "x@example.com") == merged);
+  auto r = f.person(merged);
+  CHECK_FALSE(r.allowed);
+  CHECK(r.reason == ConsentReason::withdrawn);
+  // The absorbed ordinal is no person any more.
+  PersonOrdinal absorbed = merged == a ? b : a;
+  CHECK(f.person(absorbed).reason == ConsentReason::unknown_person);
+}
+
+TEST_CASE("consent person: person-key records follow merges") {
+  PersonFixture f;
+  auto a = f.link({{"phone", "13800138000"}});
+  auto b = f.link({{"phone", "13900139000"}});
+  auto key_b = *f.graph.key_of(b);
+  f.add("person", std::to_string(key_b), "marketing", "*", G, T0 + days(1));
+  CHECK_FALSE(f.person(a).allowed);
+  CHECK(f.person(b).allowed);
+  f.link({{"phone", "13800138000"}, {"phone", "13900139000"}}, T0 + days(2));
+  auto merged = *f.graph.ordinal_of("phone", "13800138000");
+  auto r = f.person(merged);
+  CHECK(r.allowed);
+  CHECK(values(r) == std::vector<std::string>{"+8613800138000", "+8613900139000"});
+}
+
+TEST_CASE("consent person: a split changes the answer") {
+  PersonFixture f;
+  f.link({{"phone", "13800138000"}, {"crm_id", "M001"}}, T0);
+  f.link({{"email", "x@example.com"}, {"cookie", "0123456789abcdef0123456789abcdef"}}, T0);
+  Record bridge;
+  bridge.identifiers = {{"crm_id", "M001"}, {"email", "x@example.com"}};
+  bridge.time = T0 + days(1);
+  bridge.source = "crm";
+  BatchOptions bo;
+  bo.return_record_ids = true;
+  auto res = f.graph.link_batch(std::span<const Record>(&bridge, 1), bo);
+  REQUIRE(res.record_ids.size() == 1);
+  f.add("phone", "13800138000", "marketing.sms", "sms", G, T0 + days(2));
+  f.add("email", "x@example.com", "marketing", "*", W, T0 + days(1));
+  auto p = *f.graph.ordinal_of("phone", "13800138000");
+  CHECK_FALSE(f.person(p).allowed);  // strict: the e-mail's withdrawal
+  // The bridging record was wrong: removing it splits the e-mail off.
+  f.graph.remove_record(res.record_ids[0]);
+  auto p2 = *f.graph.ordinal_of("phone", "13800138000");
+  auto e2 = *f.graph.ordinal_of("email", "x@example.com");
+  CHECK(p2 != e2);
+  CHECK(f.person(p2).allowed);
+  CHECK_FALSE(f.person(e2).allowed);
+  // Linked again: denied again; the e-mail removed from the graph: allowed.
+  f.link({{"crm_id", "M001"}, {"email", "x@example.com"}}, T0 + days(3));
+  CHECK_FALSE(f.person(*f.graph.ordinal_of("phone", "13800138000")).allowed);
+  f.graph.remove_identifier(f.graph.type_id("email"), "x@example.com");
+  CHECK(f.person(*f.graph.ordinal_of("phone", "13800138000")).allowed);
+}
+
+TEST_CASE("consent person: filtering a segment, with per-reason counts and identifiers") {
+  PersonFixture f;
+  std::vector<PersonOrdinal> ps;
+  for (int i = 0; i < 40; ++i) {
+    std::string phone = "1380013" + std::to_string(8000 + i);
+    ps.push_back(f.link({{"phone", phone}, {"crm_id", "M" + std::to_string(100 + i)}}));
+    switch (i % 4) {
+      case 0: f.add("phone", phone, "marketing.sms", "sms", G, T0); break;            // allowed
+      case 1: f.add("phone", phone, "marketing", "*", W, T0); break;                  // withdrawn
+      case 2: {
+        ConsentRecord r;
+        r.subject = {"phone", phone};
+        r.purpose = "marketing";
+        r.channel = "sms";
+        r.time = T0;
+        r.expiry = T0 + days(1);
+        f.c->append(r, f.now);  // expired by the check
+        break;
+      }
+      default: break;  // no record
+    }
+  }
+  Bitmap segment = Bitmap::from_values(ps);
+  FilterOptions o;
+  o.contact_rules = false;
+  o.with_identifiers = true;
+  auto res = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), o);
+  CHECK(res.input == 40);
+  CHECK(res.allowed.cardinality() == 10);
+  CHECK(res.dropped_for(ConsentReason::withdrawn) == 10);
+  CHECK(res.dropped_for(ConsentReason::expired) == 10);
+  CHECK(res.dropped_for(ConsentReason::no_consent) == 10);
+  uint64_t total = res.allowed.cardinality();
+  for (auto& [reason, n] : res.dropped) total += n;
+  CHECK(total == 40);
+  REQUIRE(res.contact_person.size() == 10);
+  for (size_t i = 0; i < res.contact_person.size(); ++i) {
+    CHECK(res.allowed.contains(res.contact_person[i]));
+    CHECK(res.contact_identifier[i].type == "phone");
+    CHECK(*f.graph.ordinal_of("phone", res.contact_identifier[i].value) == res.contact_person[i]);
+  }
+  // Each allowed person agrees with check_person.
+  for (auto p : ps) CHECK(f.person(p).allowed == res.allowed.contains(p));
+  // Without identifiers the same persons are kept.
+  o.with_identifiers = false;
+  auto res2 = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), o);
+  CHECK(res2.allowed == res.allowed);
+  CHECK(res2.dropped == res.dropped);
+  // Ordinals that are not persons are counted as such.
+  auto res3 = f.c->filter(Bitmap::from_values(std::vector<uint32_t>{999999}), "marketing.sms", "sms", T0, o);
+  CHECK(res3.dropped_for(ConsentReason::unknown_person) == 1);
+}
+
+TEST_CASE("consent person: without an identity graph person-level calls are a state error") {
+  Fixture f;
+  CHECK_THROWS_AS(f.c->check_person(0, "marketing", "sms", T0), StateError);
+  CHECK_THROWS_AS(f.c->filter(Bitmap::from_range(0, 10), "marketing", "sms", T0), StateError);
+}

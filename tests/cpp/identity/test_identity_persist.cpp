@@ -1,0 +1,357 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <unistd.h>
+
+#include "cdpcore/identity.hpp"
+#include "cdpcore/workspace.hpp"
+#include "util/sqlite.hpp"
+
+using namespace cdpcore;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempFile {
+  fs::path path;
+  explicit TempFile(const char* name) {
+    path = fs::temp_directory_path() / (std::string("cdp_identity_") + name + "_" + std::to_string(::getpid()) + ".cdp");
+    cleanup();
+  }
+  ~TempFile() { cleanup(); }
+  void cleanup() {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  }
+  std::string str() const { return path.string(); }
+};
+
+std::string file_bytes(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Person of every identifier as a map (value -> key), a comparable snapshot.
+std::map<std::string, PersonKey> snapshot(const IdentityGraph& g) {
+  std::map<std::string, PersonKey> m;
+  const auto part = g.partition();
+  for (uint32_t id = 0; id < part.size(); ++id) {
+    auto info = g.identifier(id);
+    if (!info) continue;
+    m[info->type_name + ":" + info->value] = part[id] == kNoPerson ? 0 : *g.key_of(part[id]);
+  }
+  return m;
+}
+
+void load_sample(IdentityGraph& g) {
+  std::vector<Record> rs;
+  auto add = [&](std::initializer_list<std::pair<const char*, const char*>> ids, Timestamp t, const char* src) {
+    Record r;
+    for (auto& [ty, v] : ids) r.identifiers.emplace_back(std::string_view(ty), std::string_view(v));
+    r.time = t;
+    r.source = src;
+    rs.push_back(r);
+  };
+  add({{"phone", "13800138001"}, {"crm_id", "M1"}}, 10, "crm");
+  add({{"email", "a@x.com"}, {"phone", "13800138001"}}, 20, "order");
+  add({{"cookie", "k1"}, {"email", "a@x.com"}}, 30, "web");
+  add({{"crm_id", "M2"}, {"phone", "13800138002"}}, 40, "crm");
+  add({{"crm_id", "M2"}, {"phone", "13800138001"}}, 50, "order");  // conflict: two CRM ids
+  add({{"device_id", "D1"}, {"phone", "13800138002"}}, 60, "app");
+  add({{"unionid", "u1"}, {"openid_mp", "o1"}}, 70, "mp");
+  g.link_batch(rs);
+}
+
+}  // namespace
+
+TEST_CASE("identity: a bound graph reopens to the same graph") {
+  TempFile f("reopen");
+  std::map<std::string, PersonKey> before;
+  uint64_t changes = 0, conflicts = 0;
+  {
+    auto ws = Workspace::open(f.str());
+    IdentityGraph g(ws);
+    g.register_default_types();
+    load_sample(g);
+    before = snapshot(g);
+    changes = g.last_change();
+    conflicts = g.conflict_count();
+    CHECK(conflicts == 1);
+    CHECK(ws->schema_version("identity") == 1);
+  }
+  auto ws = Workspace::open(f.str());
+  IdentityGraph g(ws);
+  CHECK(g.types().size() == 8);
+  CHECK(snapshot(g) == before);
+  CHECK(g.last_change() == changes);
+  CHECK(g.conflict_count() == conflicts);
+  CHECK(g.conflicts().size() == 1);
+  CHECK(g.changes_since(0).size() == changes);
+  // It keeps working after the reload: keys continue, merges resolve.
+  g.link({{{"cookie", "k1"}, {"unionid", "u1"}}, 80, "web"});
+  auto p = g.ordinal_of("openid_mp", "o1");
+  REQUIRE(p);
+  CHECK(p == g.ordinal_of("crm_id", "M1"));
+  const PersonKey k = *g.key_of(*p);
+  auto last = g.changes_since(changes);
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].key == k);
+  CHECK(g.resolve_key(last[0].absorbed_key) == k);
+}
+
+TEST_CASE("identity: an invalid record rejects the whole batch unless best effort is asked") {
+  auto ws = Workspace::open(":memory:");
+  IdentityGraph g(ws);
+  g.register_default_types();
+  RecordBatch b;
+  b.begin_record(1, "crm");
+  b.add("phone", "13800138000");
+  b.add("crm_id", "M1");
+  b.begin_record(2, "crm");
+  b.add("phone", "not a phone");
+  b.begin_record(3, "crm");
+  b.add("nosuchtype", "x");
+  b.begin_record(4, "crm");
+  b.add("email", std::string_view("bad\xff@x.com", 10));
+  b.begin_record(5, "crm");
+  b.add("email", "   ");
+  try {
+    g.link_batch(b);
+    FAIL("expected the batch to be rejected");
+  } catch (const ParseError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("record 1, identifier 0 (phone)") != std::string::npos);
+    CHECK(m.find("record 2, identifier 0 (nosuchtype): unknown identifier type") != std::string::npos);
+    CHECK(m.find("record 3") != std::string::npos);
+  }
+  CHECK(g.stats().identifiers == 0);  // nothing applied
+  CHECK(g.stats().records == 0);
+  CHECK(ws->database().query_int64("SELECT count(*) FROM identity_identifiers") == 0);
+  CHECK(g.check_batch(b).size() == 4);
+
+  BatchOptions o;
+  o.mode = BatchMode::best_effort;
+  o.return_record_ids = true;
+  auto r = g.link_batch(b, o);
+  CHECK(r.records == 1);
+  CHECK(r.rejected == 4);
+  REQUIRE(r.errors.size() == 4);
+  CHECK(r.errors[0].record == 1);
+  CHECK(r.errors[0].code == ErrorCode::parse);
+  CHECK(r.errors[1].code == ErrorCode::not_found);
+  CHECK(r.errors[2].code == ErrorCode::utf8);
+  CHECK(r.errors[3].code == ErrorCode::invalid_argument);
+  CHECK(r.record_ids[0] != kNoRecord);
+  CHECK(r.record_ids[1] == kNoRecord);
+  CHECK(g.ordinal_of("crm_id", "M1"));
+}
+
+TEST_CASE("identity: a listener that throws aborts the batch and nothing is half applied") {
+  TempFile f("rollback");
+  auto ws = Workspace::open(f.str());
+  IdentityGraph g(ws);
+  g.register_default_types();
+  g.link({{{"phone", "13800138001"}, {"crm_id", "M1"}}, 1, "crm"});
+  g.link({{{"email", "a@x.com"}}, 2, "web"});
+  const auto before = snapshot(g);
+  const auto stats = g.stats();
+  struct Thrower : IdentityListener {
+    int rolled = 0;
+    void on_merged(const ChangeEvent&) override { throw Conflict("the listener refuses"); }
+    void on_rolled_back() override { ++rolled; }
+  } l;
+  g.add_listener(&l);
+  RecordBatch b;
+  b.begin_record(3, "order");
+  b.add("email", "a@x.com");
+  b.add("phone", "13800138001");
+  b.begin_record(4, "order");
+  b.add("cookie", "new-cookie");
+  CHECK_THROWS_AS(g.link_batch(b), Conflict);
+  CHECK(l.rolled == 1);
+  CHECK(snapshot(g) == before);
+  CHECK(g.stats().identifiers == stats.identifiers);
+  CHECK(g.stats().persons == stats.persons);
+  CHECK(!g.identifier_id(g.type_id("cookie"), "new-cookie"));
+  CHECK(g.last_change() == 0);
+  g.remove_listener(&l);
+  // The same batch goes through afterwards, and the file agrees with memory.
+  auto r = g.link_batch(b);
+  CHECK(r.merges == 1);
+  const auto after = snapshot(g);
+  IdentityGraph reopened(ws);
+  CHECK(snapshot(reopened) == after);
+}
+
+TEST_CASE("identity: erasure removes every raw value from memory and from the file") {
+  TempFile f("erase");
+  const std::string phone = "+8613912345678", email = "erase.me@example.com", crm = "MEMBER-ERASE-1";
+  {
+    auto ws = Workspace::open(f.str());
+    IdentityGraph g(ws);
+    g.register_default_types();
+    g.link({{{"phone", "139 1234 5678"}, {"email", email}}, 1, "crm"});
+    g.link({{{"crm_id", crm}, {"phone", "13912345678"}}, 2, "crm"});
+    g.link({{{"crm_id", "OTHER-1"}, {"email", "keep@example.com"}}, 3, "crm"});
+    const auto p = *g.ordinal_of("email", email);
+    RemoveOptions dry;
+    dry.dry_run = true;
+    auto preview = g.erase_person(p, dry);
+    CHECK(preview.dry_run);
+    CHECK(preview.removed_identifiers.size() == 3);
+    CHECK(preview.records_removed == 2);
+    CHECK(g.ordinal_of("email", email) == p);  // a dry run changes nothing
+    for (const auto& i : preview.removed_identifiers) CHECK(i.value.find("12345678") == std::string::npos);
+
+    RemoveOptions o;
+    o.suppress = true;
+    o.note = "erasure request 7";
+    o.time = 100;
+    auto rep = g.erase_person(p, o);
+    CHECK(rep.erased_persons.size() == 1);
+    CHECK(!g.ordinal_of("email", email));
+    CHECK(!g.ordinal_of("phone", phone));
+    CHECK(g.is_suppressed(g.type_id("email"), email));
+    CHECK(g.ordinal_of("email", "keep@example.com"));
+    auto log = g.changes_since(0);
+    REQUIRE(!log.empty());
+    CHECK(log.back().kind == ChangeKind::erased);
+    CHECK(log.back().source == "erasure request 7");
+    // A suppressed value seen again is dropped.
+    auto r = g.link({{{"email", email}, {"cookie", "c-after"}}, 200, "web"});
+    CHECK(r.suppressed == 1);
+    CHECK(!g.ordinal_of("email", email));
+  }
+  for (const char* suffix : {"", "-wal"}) {
+    const std::string bytes = file_bytes(f.str() + suffix);
+    CHECK_MESSAGE(bytes.find(email) == std::string::npos, suffix);
+    CHECK_MESSAGE(bytes.find(phone) == std::string::npos, suffix);
+    CHECK_MESSAGE(bytes.find(crm) == std::string::npos, suffix);
+  }
+  CHECK(file_bytes(f.str()).find("keep@example.com") != std::string::npos);  // the check can see values
+  auto ws = Workspace::open(f.str());
+  IdentityGraph g(ws);
+  CHECK(!g.ordinal_of("email", email));
+  CHECK(g.is_suppressed(g.type_id("email"), email));
+}
+
+TEST_CASE("identity: removing a record or an identifier splits the person; dry runs predict it") {
+  auto ws = Workspace::open(":memory:");
+  IdentityGraph g(ws);
+  IdentifierTypeOptions o;
+  const TypeId t = g.register_type("id", o);
+  BatchOptions bo;
+  bo.return_record_ids = true;
+  // a - b - c - d as a chain of records, plus e - c.
+  std::vector<Record> rs = {{{{t, "a"}, {t, "b"}}, 1, "s"},
+                            {{{t, "b"}, {t, "c"}}, 2, "s"},
+                            {{{t, "c"}, {t, "d"}}, 3, "s"},
+                            {{{t, "e"}, {t, "c"}}, 4, "s"}};
+  auto res = g.link_batch(rs, bo);
+  const PersonKey key = *g.key_of(*g.ordinal_of(t, "a"));
+  CHECK(g.persons().cardinality() == 1);
+  RemoveOptions dry;
+  dry.dry_run = true;
+  auto pre = g.remove_record(res.record_ids[1], dry);
+  REQUIRE(pre.splits.size() == 1);
+  CHECK(pre.splits[0].parts.size() == 2);
+  CHECK(pre.splits[0].parts[0].identifiers.size() == 3);  // c, d, e: the largest part keeps the key
+  auto rep = g.remove_record(res.record_ids[1]);
+  REQUIRE(rep.splits.size() == 1);
+  CHECK(rep.splits[0].parts[0].identifiers == pre.splits[0].parts[0].identifiers);
+  CHECK(rep.splits[0].parts[1].identifiers == pre.splits[0].parts[1].identifiers);
+  CHECK(g.ordinal_of(t, "a") == g.ordinal_of(t, "b"));
+  CHECK(g.ordinal_of(t, "a") != g.ordinal_of(t, "c"));
+  CHECK(*g.key_of(*g.ordinal_of(t, "c")) == key);
+  auto rep2 = g.remove_identifier(t, "c");
+  CHECK(rep2.splits.size() == 1);  // d and e fall apart
+  CHECK(g.persons().cardinality() == 3);
+  CHECK(!g.ordinal_of(t, "c"));
+  auto log = g.changes_since(0);
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].cause == ChangeCause::remove_record);
+  CHECK(log[1].cause == ChangeCause::remove_identifier);
+  IdentityGraph reopened(ws);
+  CHECK(snapshot(reopened) == snapshot(g));
+}
+
+TEST_CASE("identity: explain gives the chain of records and DOT shows the cluster") {
+  IdentityGraph g;
+  g.register_default_types();
+  g.link({{{"phone", "13800138001"}, {"crm_id", "M1"}}, days(1), "crm"});
+  g.link({{{"crm_id", "M1"}, {"email", "a@x.com"}}, days(2), "order"});
+  g.link({{{"email", "a@x.com"}, {"cookie", "ck"}}, days(3), "web"});
+  g.link({{{"crm_id", "M2"}, {"cookie", "ck"}}, days(4), "web"});  // refused: two CRM ids
+  auto ex = g.explain(g.type_id("phone"), "13800138001", g.type_id("cookie"), "ck");
+  CHECK(ex.same_person);
+  REQUIRE(ex.steps.size() == 3);
+  CHECK(ex.steps[0].source == "crm");
+  CHECK(ex.steps[1].source == "order");
+  CHECK(ex.steps[2].source == "web");
+  CHECK(ex.steps[0].from.value == "+8613800138001");
+  CHECK(ex.steps[2].to.value == "ck");
+  CHECK(!g.explain(g.type_id("crm_id"), "M1", g.type_id("crm_id"), "M2").same_person);
+  const std::string dot = g.to_dot(*g.ordinal_of("crm_id", "M1"));
+  CHECK(dot.rfind("graph person_", 0) == 0);
+  CHECK(dot.find("13800138001") == std::string::npos);  // masked by default
+  CHECK(dot.find("refused") != std::string::npos);
+  DotOptions d;
+  d.mask_values = false;
+  CHECK(g.to_dot(*g.ordinal_of("crm_id", "M1"), d).find("+8613800138001") != std::string::npos);
+  auto recs = g.records_of(*g.identifier_id(g.type_id("cookie"), "ck"));
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0].source == "web");
+  CHECK(recs[0].linked.size() == 2);
+}
+
+TEST_CASE("identity: TTL, auto-block and expiry") {
+  IdentityOptions opts;
+  opts.auto_block_threshold = 0;
+  IdentityGraph g(opts);
+  IdentifierTypeOptions crm;
+  crm.limit = 1;
+  crm.priority = 100;
+  const TypeId c = g.register_type("crm", crm);
+  IdentifierTypeOptions dev;
+  dev.normalizer = Normalizer::lower;
+  dev.auto_block_threshold = 2;  // blocked when seen with a third anchored person
+  dev.priority = 10;
+  const TypeId d = g.register_type("device", dev);
+  IdentifierTypeOptions ck;
+  ck.ttl = days(30);
+  const TypeId k = g.register_type("cookie", ck);
+
+  // A shared device seen with three members: the first two merge through it
+  // (no limit stops that), the third blocks it and the merge is undone.
+  g.link({{{c, "A"}, {d, "tablet"}}, days(1), "app"});
+  g.link({{{c, "B"}}, days(1), "crm"});
+  g.link({{{c, "C"}}, days(1), "crm"});
+  auto r1 = g.link({{{d, "TABLET"}, {c, "B"}}, days(2), "app"});
+  CHECK(r1.conflicts == 1);  // crm limit 1 keeps A and B apart
+  auto r2 = g.link({{{d, "tablet"}, {c, "C"}}, days(3), "app"});
+  CHECK(r2.newly_blocked == 1);
+  CHECK(!g.ordinal_of(d, "tablet"));
+  REQUIRE(g.blocked().size() == 1);
+  CHECK(g.blocked()[0].reason == BlockReason::threshold);
+  CHECK(g.blocked()[0].persons_seen == 3);
+  CHECK(g.persons().cardinality() == 3);
+
+  // Cookie TTL: a cookie unseen for 30 days stops linking its old person.
+  g.link({{{k, "ck1"}, {c, "A"}}, days(10), "web"});
+  CHECK(g.ordinal_of(k, "ck1") == g.ordinal_of(c, "A"));
+  auto r3 = g.link({{{k, "ck1"}, {c, "B"}}, days(100), "web"});
+  CHECK(r3.expired == 1);
+  CHECK(g.ordinal_of(k, "ck1") == g.ordinal_of(c, "B"));
+  CHECK(g.ordinal_of(k, "ck1") != g.ordinal_of(c, "A"));
+  // expire(): the same in bulk.
+  g.link({{{k, "ck2"}, {c, "C"}}, days(100), "web"});
+  RemoveOptions dry;
+  dry.dry_run = true;
+  CHECK(g.expire(days(200), dry).splits.size() == 2);
+  auto rep = g.expire(days(200));
+  CHECK(rep.splits.size() == 2);
+  CHECK(g.ordinal_of(k, "ck2") != g.ordinal_of(c, "C"));
+  CHECK(g.changes_since(0).back().cause == ChangeCause::expire);
+}
