@@ -398,7 +398,7 @@ struct Explanation {
 };
 
 struct DotOptions {
-  /// Show values masked ("+86138****8000", "a***@x.com"), never in full.
+  /// Show values masked ("+861******8000", "a***@x.com"), never in full.
   bool mask_values = true;
   /// Also draw refused links (conflicts) to identifiers of other persons, dashed.
   bool show_conflicts = true;
@@ -407,7 +407,7 @@ struct DotOptions {
 /// What a removal or erasure changes (or would change, for a dry run).
 struct RemovalReport {
   bool dry_run = false;
-  /// The removed identifiers, values masked ("+86138****8000"): a report never
+  /// The removed identifiers, values masked ("+861******8000"): a report never
   /// carries the raw values it removed.
   std::vector<IdentifierInfo> removed_identifiers;
   size_t records_removed = 0;    // records left with no identifier, or removed explicitly

@@ -101,6 +101,7 @@ void GraphState::begin_batch() {
   pending_free.clear();
   popped_free.clear();
   block_undo.clear();
+  seen_with_undo.clear();
   dirty_ids.clear();
   dirty_recs.clear();
   dirty_keys.clear();
@@ -152,6 +153,14 @@ void GraphState::rollback_batch() noexcept {
     else block_meta.erase(id);
   }
   block_undo.clear();
+  for (size_t i = seen_with_undo.size(); i-- > 0;) {
+    auto [id, size] = seen_with_undo[i];
+    auto it = seen_with.find(id);
+    if (it == seen_with.end()) continue;
+    if (size == 0) seen_with.erase(it);
+    else it->second.resize(size);
+  }
+  seen_with_undo.clear();
   pending.clear();
   pending_parts.clear();
   pending_part_ids.clear();
@@ -168,6 +177,8 @@ void GraphState::commit_batch() {
   pending_free.clear();
   popped_free.clear();
   block_undo.clear();
+  seen_with_undo.clear();
+  for (uint32_t id : deleted_ids) seen_with.erase(id);
   // Removed identifiers leave the index and their bytes are overwritten.
   for (uint32_t id : deleted_ids) {
     table.erase(hash_of(id), id);

@@ -24,7 +24,8 @@ struct Candidate {
 /// Working vectors of apply_record, kept between records.
 struct LinkScratch {
   std::vector<Candidate> cands;
-  std::vector<uint32_t> rec_ids, gpersons, gnew, gcount, anchored;
+  std::vector<uint32_t> rec_ids, gpersons, gnew, gcount, anchored, extra_new;
+  std::vector<uint64_t> anchored_keys;
 };
 
 GraphState::GraphState() : scratch(std::make_unique<LinkScratch>()) {
@@ -471,25 +472,30 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
   bool counting = false;
   for (const Candidate& cd : cands)
     if (!cd.is_new && types[cd.type]->auto_block > 0) counting = true;
+  std::vector<uint64_t>& anchored_keys = scratch->anchored_keys;  // keys before any merge
+  anchored_keys.clear();
   if (counting) {
     for (const Candidate& cd : cands) {
       if (cd.is_new || cd.person_before == kNone) continue;
       if (std::find(anchored_set.begin(), anchored_set.end(), cd.person_before) == anchored_set.end() &&
-          anchored(cd.person_before))
+          anchored(cd.person_before)) {
         anchored_set.push_back(cd.person_before);
+        anchored_keys.push_back(persons[cd.person_before].key);
+      }
     }
   }
   // New identifiers of a limited type the group already holds (a second
   // phone, another member's e-mail) also count as another person seen: a
   // shared device meets them before any merge would tell.
-  uint32_t extra_new = 0;
+  std::vector<uint32_t>& extra_new = scratch->extra_new;
+  extra_new.clear();
   if (counting && !gpersons.empty()) {
     for (uint32_t g : gnew) {
       const int32_t li = types[type_of(g)]->limited;
       if (li < 0) continue;
       for (uint32_t gp : gpersons) {
         if (p_counts[gp * L + li] > 0) {
-          ++extra_new;
+          extra_new.push_back(g);
           break;
         }
       }
@@ -539,15 +545,19 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
     }
   }
 
-  if (counting && (anchored_set.size() > 1 || extra_new > 0)) {
+  if (counting && (anchored_set.size() > 1 || !extra_new.empty())) {
     std::vector<uint32_t> to_block;
     for (const Candidate& cd : cands) {
       if (cd.is_new) continue;
       const TypeState& ts = *types[cd.type];
       if (ts.auto_block == 0) continue;
-      uint32_t others = cd.accepted ? extra_new : 0;
-      for (uint32_t a : anchored_set)
-        if (a != cd.person_before) ++others;
+      // Count only persons this value has not met before. A new identifier
+      // standing for another person is named by its id (top bit set).
+      uint32_t others = 0;
+      if (cd.accepted)
+        for (uint32_t g : extra_new) others += note_seen_with(cd.id, (uint64_t{1} << 63) | g);
+      for (size_t k = 0; k < anchored_set.size(); ++k)
+        if (anchored_set[k] != cd.person_before) others += note_seen_with(cd.id, anchored_keys[k]);
       if (others == 0) continue;
       const uint32_t v = std::min<uint32_t>(255u, seen[cd.id] + others);
       seen.set(cd.id, static_cast<uint8_t>(v));
@@ -749,6 +759,18 @@ size_t GraphState::memory_bytes() const {
   b += mem_log.size() * sizeof(MemChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;
+}
+
+}  // namespace cdpcore::idg
+
+namespace cdpcore::idg {
+
+bool GraphState::note_seen_with(uint32_t id, uint64_t who) {
+  auto& v = seen_with[id];
+  if (std::find(v.begin(), v.end(), who) != v.end()) return false;
+  if (in_batch) seen_with_undo.emplace_back(id, v.size());
+  v.push_back(who);
+  return true;
 }
 
 }  // namespace cdpcore::idg

@@ -146,6 +146,14 @@ struct GraphState {
   IdTable table;
   JVec<IdRec> ids{journal};
   JVec<uint8_t> seen{journal};  // distinct anchored persons bridged (saturating)
+  // Which persons (keys) each counted identifier has met, so that the same
+  // persons meeting again do not count twice. Only identifiers that ever met
+  // a second person are here; kept in memory only (after reopening, a person
+  // met before may be counted once more).
+  std::unordered_map<uint32_t, std::vector<uint64_t>> seen_with;
+  std::vector<std::pair<uint32_t, size_t>> seen_with_undo;  // (id, previous size)
+  /// Records that identifier `id` met `who`; true when `who` is new to it.
+  bool note_seen_with(uint32_t id, uint64_t who);
 
   // ---- records
   JVec<uint32_t> rec_begin{journal};  // size records+1 (sentinel)

@@ -2,6 +2,7 @@
 
 #include <phonenumbers/phonenumberutil.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -277,10 +278,31 @@ struct PhoneCacheEntry {
 };
 constexpr size_t kPhoneCacheSize = 4096;
 thread_local std::vector<PhoneCacheEntry> t_phone_cache;
+// An erasure bumps the epoch: every thread drops (and overwrites) its cached
+// raw values before its next lookup, the erasing thread at once.
+std::atomic<uint64_t> g_phone_cache_epoch{0};
+thread_local uint64_t t_phone_cache_epoch = 0;
+
+void scrub_phone_cache() noexcept {
+  for (PhoneCacheEntry& e : t_phone_cache) {
+    std::fill(e.raw.begin(), e.raw.end(), '\0');
+    std::fill(e.out.begin(), e.out.end(), '\0');
+  }
+  std::vector<PhoneCacheEntry>().swap(t_phone_cache);
+}
 }  // namespace
+
+void forget_cached_phone_numbers() noexcept {
+  t_phone_cache_epoch = g_phone_cache_epoch.fetch_add(1) + 1;
+  scrub_phone_cache();
+}
 
 bool phone_e164_slow(std::string_view raw, const std::string& region, std::string& out) {
   if (raw.size() > 64) return phone_e164_libphonenumber(raw, region, out);
+  if (const uint64_t epoch = g_phone_cache_epoch.load(std::memory_order_relaxed); epoch != t_phone_cache_epoch) {
+    scrub_phone_cache();
+    t_phone_cache_epoch = epoch;
+  }
   if (t_phone_cache.empty()) t_phone_cache.resize(kPhoneCacheSize);
   const uint64_t h = hash64(raw, hash64(region));
   PhoneCacheEntry& e = t_phone_cache[h & (kPhoneCacheSize - 1)];

@@ -51,6 +51,9 @@ std::string_view trim_space(std::string_view s) noexcept;
 /// libphonenumber's answer (the slow path): E.164 of a valid number, or
 /// false. Recent answers are cached per thread.
 bool phone_e164_slow(std::string_view raw, const std::string& region, std::string& out);
+/// Drops every thread's cache of recently parsed phone numbers (raw values):
+/// the calling thread's now, other threads' before their next lookup.
+void forget_cached_phone_numbers() noexcept;
 /// libphonenumber itself, without the cache.
 bool phone_e164_libphonenumber(std::string_view raw, const std::string& region, std::string& out);
 /// The fast path for well-formed Chinese mobile numbers (region CN): returns

@@ -61,7 +61,10 @@ RemovalReport run_change(GraphState& g, const RemoveOptions& opt, F&& change) {
   rep.last_change = evs.empty() ? 0 : evs.back().seq;
   const bool scrubbed = !g.deleted_ids.empty();
   g.commit_batch();
-  if (scrubbed) g.checkpoint_wal();
+  if (scrubbed) {
+    g.checkpoint_wal();
+    forget_cached_phone_numbers();  // the raw values parsed recently
+  }
   return rep;
 }
 

@@ -355,3 +355,54 @@ TEST_CASE("identity: TTL, auto-block and expiry") {
   CHECK(g.ordinal_of(k, "ck2") != g.ordinal_of(c, "C"));
   CHECK(g.changes_since(0).back().cause == ChangeCause::expire);
 }
+
+TEST_CASE("identity: auto-block counts distinct persons, not repeated sightings") {
+  IdentityOptions opts;
+  opts.auto_block_threshold = 0;
+  IdentityGraph g(opts);
+  IdentifierTypeOptions crm;
+  crm.limit = 1;
+  crm.priority = 100;
+  const TypeId c = g.register_type("crm", crm);
+  IdentifierTypeOptions phone;
+  phone.auto_block_threshold = 2;  // blocked when seen with a third person
+  const TypeId p = g.register_type("phone", phone);
+
+  // Member B orders five times with member A's phone (a couple sharing it):
+  // two persons, however often they are seen together.
+  g.link({{{c, "A"}, {p, "P"}}, days(1), "crm"});
+  g.link({{{c, "B"}}, days(1), "crm"});
+  for (int i = 0; i < 5; ++i) {
+    auto r = g.link({{{c, "B"}, {p, "P"}}, days(2 + i), "shop"});
+    CHECK(r.conflicts == 1);
+    CHECK(r.newly_blocked == 0);
+  }
+  CHECK(g.ordinal_of(p, "P") == g.ordinal_of(c, "A"));
+  CHECK(g.blocked().empty());
+
+  // A third member with the same phone: three distinct persons, blocked.
+  g.link({{{c, "C"}}, days(8), "crm"});
+  auto r = g.link({{{c, "C"}, {p, "P"}}, days(9), "shop"});
+  CHECK(r.newly_blocked == 1);
+  REQUIRE(g.blocked().size() == 1);
+  CHECK(g.blocked()[0].persons_seen == 3);
+
+  // A batch that fails leaves the counts as they were.
+  IdentityGraph h(opts);
+  const TypeId hc = h.register_type("crm", crm);
+  const TypeId hp = h.register_type("phone", phone);
+  h.link({{{hc, "A"}, {hp, "P"}}, days(1), "crm"});
+  h.link({{{hc, "B"}}, days(1), "crm"});
+  // B meets P in a batch that is cancelled after it was applied in part.
+  std::vector<std::string> fillers;
+  for (int i = 0; i < 20000; ++i) fillers.push_back("F" + std::to_string(i));
+  std::vector<Record> batch = {{{{hc, "B"}, {hp, "P"}}, days(2), "shop"}};
+  for (const auto& f : fillers) batch.push_back({{{hc, f}}, days(2), "crm"});
+  BatchOptions cancel;
+  cancel.progress = [](uint64_t done, uint64_t) { return done == 0; };
+  CHECK_THROWS_AS(h.link_batch(batch, cancel), Cancelled);
+  CHECK(!h.ordinal_of(hc, "F0"));
+  h.link({{{hc, "B"}, {hp, "P"}}, days(3), "shop"});
+  h.link({{{hc, "C"}}, days(3), "crm"});
+  CHECK(h.link({{{hc, "C"}, {hp, "P"}}, days(4), "shop"}).newly_blocked == 1);
+}
