@@ -146,20 +146,34 @@ void stage_identity(DemoContext& c) {
   rep.timing("look up every occurrence for the evaluation", eval_s);
 }
 
-// Tag rules in the rule language (docs/rules.md), evaluated as of the end of the year.
+// The example tags of the README ("Tag rules"), as written there, evaluated
+// as of the end of the year; and one trait the segments use.
 constexpr const char* kTagRules = R"(
 # VIP: spent 5000 or more in the last year, or a gold / platinum member
-tag vip = sum(order.amount, last 365 days) >= 5000 or member_level in ["gold", "platinum"]
-# Lapsed: bought before, but nothing in the last 90 days
-tag lapsed = count(order) >= 1 and count(order, last 90 days) = 0
-tag repeat_buyer = count(order, last 90 days) >= 2
-# Price band from the average order of the last 180 days (no orders: no band)
-tag price_band = case when avg(order.amount, last 180 days) >= 500 then "high"
-                      when avg(order.amount, last 180 days) >= 150 then "mid"
-                      when avg(order.amount, last 180 days) > 0 then "low" end
-# Put something in the cart in the last 7 days and has not ordered since
-tag cart_abandoner = count(add_to_cart, last 7 days) >= 1 and count(order, since last add_to_cart) = 0
+tag vip = sum(order.amount, last 365 days) >= 5000
+          or member_level in ["gold", "platinum"]
+# Lapsed: ordered at least once, but no page view in the last 60 days
+tag lapsed = count(order) >= 1 and count(page_view, last 60 days) = 0
+# Price band: a value tag (one label per person)
+tag price_band = case
+    when avg(order.amount, last 180 days) >= 500 then "high"
+    when avg(order.amount, last 180 days) >= 150 then "mid"
+    else "low"
+  end
+tag top_category = most_frequent(order.category, last 90 days)
+tag repeat_buyer_30d = count(order, last 30 days) >= 2
+# An add_to_cart in the last 3 days and no order since that add_to_cart
+tag cart_abandoner = count(add_to_cart, last 3 days) >= 1
+                     and count(order, since last add_to_cart) = 0
+tag new_member = signup_at in last 30 days
+tag age_band = case
+    when age(birthday) < 25 then "18-24"
+    when age(birthday) < 35 then "25-34"
+    when age(birthday) < 50 then "35-49"
+    when age(birthday) >= 50 then "50+"
+  end
 tag sms_responsive = count(sms_click, last 90 days) / count(sms_sent, last 90 days) >= 0.1
+tag multi_store = count_distinct(order.store) >= 3
 trait spend_365d = sum(order.amount, last 365 days)
 )";
 
