@@ -22,7 +22,7 @@ SIZES = {
     "full": (2_000_000, 10_000_000, 1_000_000, 10_000_000),
 }
 
-# The check semantics of docs/consent.md for (marketing.sms, sms) under PIPL,
+# The check semantics of README.md, "Consent and preferences" for (marketing.sms, sms) under PIPL,
 # person rule strict, over the purposes and channels the generator uses:
 # purpose codes 0 "*", 1 marketing, 2 marketing.sms (the ones that apply),
 # channel codes 0 "*", 1 sms (the ones that apply); basis 3 = legitimate

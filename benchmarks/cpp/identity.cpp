@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -219,7 +220,11 @@ int main(int argc, char** argv) {
   // ---- connected components of the canonical values (no limits) --------------------------
   if (want("components")) {
     std::vector<RecordBatch> batches = make_batches(data, true, per_batch);
-    IdentityGraph g;
+    // No person cap either (the default refuses merges past 1,000 identifiers):
+    // the peers compute plain connected components.
+    IdentityOptions uncapped;
+    uncapped.max_identifiers = UINT32_MAX;
+    IdentityGraph g(uncapped);
     register_plain(g);
     const LinkStats s = run_link(g, batches);
     emit("identity.components", "cdpcore", s.seconds, s.occurrences,

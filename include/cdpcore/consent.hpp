@@ -15,7 +15,7 @@
 //   if (c.allowed) send();  else log(cdpcore::consent_reason_name(c.reason));
 //
 // The semantics of a check (the decision table, with a reason code per row)
-// are written in docs/consent.md; in short: deny by default where consent is
+// are written in README.md, "Consent and preferences"; in short: deny by default where consent is
 // required; the latest applicable record wins; a more specific purpose or
 // channel beats a broader one; a withdrawal, denial or objection is lifted
 // only by a newer grant at the same or a more specific scope; expired grants
@@ -213,7 +213,7 @@ struct ContactPreferences {
 };
 
 /// How a person-level check combines the person's identifiers (documented
-/// in docs/consent.md).
+/// in README.md, "Consent and preferences").
 enum class PersonRule : uint8_t {
   /// Default. Any linked identifier whose records deny the purpose on the
   /// channel (denied / withdrawn / objected / suppressed) denies the person;

@@ -1,6 +1,6 @@
 // cdpcore — the tag-rule language and the tag engine.
 //
-// Rules are written in a small language business users can read (docs/rules.md
+// Rules are written in a small language business users can read (README.md, "Tag rules"
 // has the grammar, the functions and the null semantics):
 //
 //   tag vip = sum(order.amount, last 365 days) >= 5000
@@ -149,7 +149,7 @@ struct Limits {
   uint32_t max_nodes = 4096;           // nodes per rule
   uint32_t max_rules = 10000;          // rules per rule set
   /// Estimated evaluation cost per rule (units: one per node and per person,
-  /// plus a weight per event aggregation, see docs/rules.md).
+  /// plus a weight per event aggregation, see README.md, "Tag rules").
   uint64_t max_cost = 100000;
 };
 

@@ -87,7 +87,7 @@ def _random_ledger(rng, n_subjects, n_records):
     return pd.DataFrame(rows)
 
 
-# The rules (docs/consent.md) for (marketing.sms, sms) under PIPL, as a DuckDB
+# The rules (README.md, "Consent and preferences") for (marketing.sms, sms) under PIPL, as a DuckDB
 # window query: an independent transcription checked against the library.
 ORACLE = """
 WITH app AS (

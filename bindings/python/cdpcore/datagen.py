@@ -11,7 +11,7 @@ options give byte-identical data in C++ and Python, on every run. Numeric
 columns are read-only NumPy views of the C++ buffers (kept alive by the
 sample object); strings are Arrow large_string buffers, also without a copy.
 
-Tables (see docs/datagen.md for every column):
+Tables (see README.md, "Sample data" for every column):
 
 - ``links``    one row per identifier occurrence: record, type, value (raw),
                canonical (normalised ground truth), flags (LinkFlag bits)

@@ -12,7 +12,7 @@
     >>> to_pandas(res)["spend"].tolist()
     [5.0, 16.0]
 
-The rule language is described in docs/rules.md. Everything here calls the
+The rule language is described in README.md, "Tag rules". Everything here calls the
 native API; C++ and C users have the same operations (cdpcore/rules.hpp).
 """
 from __future__ import annotations

@@ -186,7 +186,7 @@ person plus a Bitmap per label; traits a float per person (NaN = null).)doc")
 
   py::class_<RuleSet, std::shared_ptr<RuleSet>>(m, "RuleSet", py::dynamic_attr(), R"doc(
 A compiled rule set: `tag name = …` and `trait name = …` definitions in the
-rule language (docs/rules.md), compiled once against a ProfileStore and
+rule language (README.md, "Tag rules"), compiled once against a ProfileStore and
 evaluated many times: for everyone (evaluate), for one person (evaluate_person)
 and for the persons a batch touched (update). Immutable; share freely.)doc")
       .def(py::init([](const ProfileStore& store, const std::string& text, const std::optional<std::string>& tz,

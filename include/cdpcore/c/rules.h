@@ -1,5 +1,5 @@
 /* cdpcore — C ABI: the tag-rule language and the tag engine. See
- * cdpcore/rules.hpp and docs/rules.md for the language.
+ * cdpcore/rules.hpp and README.md, "Tag rules" for the language.
  *
  *   tag vip = sum(order.amount, last 365 days) >= 5000
  *             or member_level in ["gold", "platinum"]

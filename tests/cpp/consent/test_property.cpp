@@ -31,7 +31,7 @@ bool purpose_applies(int record, int query) {
 bool newer(const R& a, const R& b) { return a.t > b.t || (a.t == b.t && a.seq > b.seq); }
 bool negative(const R& r) { return r.d != ConsentDecision::granted; }
 
-// The rules of docs/consent.md, written as plainly as possible: a grant
+// The rules of README.md, "Consent and preferences", written as plainly as possible: a grant
 // allows when it is applicable, in force, newer than every applicable
 // negative record, and no more specific scope's latest record is negative.
 std::optional<uint64_t> reference(const std::vector<R>& all, int qp, int qc, Timestamp at, Jurisdiction j) {

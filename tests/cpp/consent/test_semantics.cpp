@@ -1,4 +1,4 @@
-// Each rule of the check semantics (docs/consent.md) as its own test.
+// Each rule of the check semantics (README.md, "Consent and preferences") as its own test.
 #include <doctest/doctest.h>
 
 #include <cstdio>
