@@ -270,6 +270,8 @@ struct PersonConsentCheck {
 struct FilterOptions : CheckOptions {
   /// Also list, per allowed person, the identifiers that may be contacted.
   bool with_identifiers = false;
+  /// Worker threads for large segments; 0 = every hardware thread.
+  unsigned threads = 0;
 };
 
 /// The result of filtering a segment.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "cdpcore/consent.hpp"
@@ -753,43 +754,74 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   m.ensure_mapping();
   ConsentFilterResult out;
   out.input = persons.cardinality();
-  std::vector<uint64_t> reasons(256, 0);
-  std::vector<uint32_t> allowed;
-  allowed.reserve(static_cast<size_t>(out.input / 4 + 16));
-  PersonScratch sc;
-  PersonConsentCheck pc;
 
   // Persons without any consent subject all get the same answer when the
   // default denies: answer them without asking the graph.
   const EvalQuery e = m.make_eval(q, at);
   const bool default_allow = e.default_allow;
-
   const std::vector<uint32_t> members = persons.to_vector();
-  {
-    for (const uint32_t person : members) {
-      const uint32_t head = person < m.person_head.size() ? m.person_head[person] : kNone;
-      if (head == kNone && !default_allow && !options.with_identifiers) {
-        // No subject, default deny: no_consent (or unknown_person).
-        if (person >= m.graph->ordinal_capacity() || !m.graph->key_of(person)) {
-          ++reasons[static_cast<uint16_t>(ConsentReason::unknown_person)];
-        } else {
-          ++reasons[static_cast<uint16_t>(ConsentReason::no_consent)];
-        }
-        continue;
-      }
-      m.check_person_impl(person, q, at, options.with_identifiers, sc, pc);
-      if (pc.allowed) {
-        allowed.push_back(person);
-        if (options.with_identifiers) {
-          for (auto& s : pc.contactable) {
-            out.contact_person.push_back(person);
-            out.contact_identifier.push_back(std::move(s));
+
+  // Contiguous ranges of the members, one per thread, concatenated in order.
+  struct Part {
+    std::vector<uint64_t> reasons = std::vector<uint64_t>(256, 0);
+    std::vector<uint32_t> allowed;
+    std::vector<uint32_t> contact_person;
+    std::vector<ConsentSubject> contact_identifier;
+    std::exception_ptr error;
+  };
+  auto run = [&](Part& part, size_t begin, size_t end) {
+    try {
+      PersonScratch sc;
+      PersonConsentCheck pc;
+      part.allowed.reserve((end - begin) / 4 + 16);
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t person = members[i];
+        const uint32_t head = person < m.person_head.size() ? m.person_head[person] : kNone;
+        if (head == kNone && !default_allow && !options.with_identifiers) {
+          // No subject, default deny: no_consent (or unknown_person).
+          if (person >= m.graph->ordinal_capacity() || !m.graph->key_of(person)) {
+            ++part.reasons[static_cast<uint16_t>(ConsentReason::unknown_person)];
+          } else {
+            ++part.reasons[static_cast<uint16_t>(ConsentReason::no_consent)];
           }
+          continue;
         }
-      } else {
-        ++reasons[static_cast<uint16_t>(pc.reason) & 0xFF];
+        m.check_person_impl(person, q, at, options.with_identifiers, sc, pc);
+        if (pc.allowed) {
+          part.allowed.push_back(person);
+          if (options.with_identifiers) {
+            for (auto& s : pc.contactable) {
+              part.contact_person.push_back(person);
+              part.contact_identifier.push_back(std::move(s));
+            }
+          }
+        } else {
+          ++part.reasons[static_cast<uint16_t>(pc.reason) & 0xFF];
+        }
       }
+    } catch (...) {
+      part.error = std::current_exception();
     }
+  };
+  constexpr size_t kPerThread = 32768;  // below this, a thread costs more than it saves
+  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kPerThread + 1));
+  std::vector<Part> parts(threads);
+  {
+    std::vector<std::thread> workers;
+    const size_t n = members.size();
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(run, std::ref(parts[t]), n * t / threads, n * (t + 1) / threads);
+    run(parts[0], 0, n / threads);
+    for (auto& w : workers) w.join();
+  }
+  std::vector<uint64_t> reasons(256, 0);
+  std::vector<uint32_t> allowed;
+  for (Part& part : parts) {
+    if (part.error) std::rethrow_exception(part.error);
+    for (size_t r = 0; r < 256; ++r) reasons[r] += part.reasons[r];
+    allowed.insert(allowed.end(), part.allowed.begin(), part.allowed.end());
+    out.contact_person.insert(out.contact_person.end(), part.contact_person.begin(), part.contact_person.end());
+    for (auto& c : part.contact_identifier) out.contact_identifier.push_back(std::move(c));
   }
   out.allowed = Bitmap::from_values(allowed);
   for (uint16_t r = 0; r < 256; ++r) {

@@ -252,3 +252,53 @@ TEST_CASE("consent person: without an identity graph person-level calls are a st
   CHECK_THROWS_AS(f.c->check_person(0, "marketing", "sms", T0), StateError);
   CHECK_THROWS_AS(f.c->filter(Bitmap::from_range(0, 10), "marketing", "sms", T0), StateError);
 }
+
+TEST_CASE("consent person: a large segment filtered on several threads equals one thread") {
+  PersonFixture f;
+  const int n = 80'000;  // above the per-thread minimum, so two or more threads run
+  std::vector<std::string> phones(n), crm(n);
+  std::vector<Record> recs(n);
+  std::vector<ConsentRecord> ledger;
+  for (int i = 0; i < n; ++i) {
+    phones[i] = std::to_string(13900000000LL + i);
+    crm[i] = "M" + std::to_string(i);
+    recs[i].identifiers = {{"phone", phones[i]}, {"crm_id", crm[i]}};
+    recs[i].time = T0;
+    recs[i].source = "crm";
+    if (i % 5 == 4) continue;  // no record: no_consent
+    ConsentRecord r;
+    r.subject = {"phone", phones[i]};
+    r.purpose = i % 5 == 1 ? "marketing" : "marketing.sms";
+    r.channel = i % 5 == 1 ? "*" : "sms";
+    r.decision = i % 5 == 1 ? W : i % 5 == 2 ? D : G;
+    r.time = T0 + days(i % 7);
+    r.source = "form";
+    ledger.push_back(std::move(r));
+  }
+  f.graph.link_batch(recs);
+  f.c->import(ledger, f.now);
+  const Bitmap segment = f.graph.persons();
+  REQUIRE(segment.cardinality() == static_cast<uint64_t>(n));
+  FilterOptions one;
+  one.threads = 1;
+  one.contact_rules = false;
+  FilterOptions many = one;
+  many.threads = 3;
+  auto a = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), one);
+  auto b = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), many);
+  CHECK(a.allowed.cardinality() == static_cast<uint64_t>(2 * n / 5));
+  CHECK(a.dropped_for(ConsentReason::withdrawn) == static_cast<uint64_t>(n / 5));
+  CHECK(a.dropped_for(ConsentReason::denied) == static_cast<uint64_t>(n / 5));
+  CHECK(a.dropped_for(ConsentReason::no_consent) == static_cast<uint64_t>(n / 5));
+  CHECK(b.allowed == a.allowed);
+  CHECK(b.dropped == a.dropped);
+  one.with_identifiers = many.with_identifiers = true;
+  auto c1 = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), one);
+  auto c3 = f.c->filter(segment, "marketing.sms", "sms", T0 + days(10), many);
+  CHECK(c3.contact_person == c1.contact_person);
+  REQUIRE(c3.contact_identifier.size() == c1.contact_identifier.size());
+  bool same = true;
+  for (size_t i = 0; i < c1.contact_identifier.size(); ++i)
+    same = same && c1.contact_identifier[i].value == c3.contact_identifier[i].value;
+  CHECK(same);
+}
