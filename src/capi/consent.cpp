@@ -1,7 +1,9 @@
 // C ABI of consent (include/cdpcore/c/consent.h): a thin layer over cdpcore::Consent.
 #include <nlohmann/json.hpp>
 
+#include "capi/bitmap_handles.hpp"
 #include "capi/capi_internal.hpp"
+#include "capi/identity_handles.hpp"
 #include "capi/handles.hpp"
 #include "cdpcore/c/consent.h"
 #include "cdpcore/consent.hpp"
@@ -268,6 +270,53 @@ cdp_status cdp_consent_check_many(const cdp_consent* c, const char* type, size_t
     if (out_reasons) out_reasons[i] = static_cast<int32_t>(r.reason);
     if (out_records) out_records[i] = r.record;
   }
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_attach_identity(cdp_consent* c, cdp_identity_graph* graph) {
+  CDP_API_BEGIN()
+  Consent& k = consent(c);
+  if (graph == nullptr) {
+    k.detach_identity();
+  } else {
+    k.attach_identity(capi::identity_graph(graph));
+  }
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_check_person(const cdp_consent* c, uint32_t person, const char* purpose, size_t purpose_len,
+                                    const char* channel, size_t channel_len, int64_t at_us, int32_t jurisdiction,
+                                    uint32_t flags, int* out_allowed, int32_t* out_reason, uint64_t* out_record) {
+  CDP_API_BEGIN()
+  const Consent& k = consent(c);
+  PersonConsentCheck r = k.check_person(person, capi::arg_string(purpose, purpose_len, "purpose"),
+                                        capi::arg_string(channel, channel_len, "channel"), at_us,
+                                        check_options(jurisdiction, flags));
+  if (out_allowed) *out_allowed = r.allowed ? 1 : 0;
+  if (out_reason) *out_reason = static_cast<int32_t>(r.reason);
+  if (out_record) *out_record = r.record;
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_filter(const cdp_consent* c, const cdp_bitmap* persons, const char* purpose, size_t purpose_len,
+                              const char* channel, size_t channel_len, int64_t at_us, int32_t jurisdiction,
+                              uint32_t flags, cdp_bitmap** out_allowed, cdp_consent_dropped* out_dropped,
+                              size_t dropped_capacity, size_t* out_dropped_count) {
+  CDP_API_BEGIN()
+  const Consent& k = consent(c);
+  capi::arg_not_null(persons, "persons");
+  capi::arg_not_null(out_allowed, "out_allowed");
+  if (dropped_capacity > 0) capi::arg_not_null(out_dropped, "out_dropped");
+  FilterOptions o;
+  static_cast<CheckOptions&>(o) = check_options(jurisdiction, flags);
+  ConsentFilterResult r = k.filter(persons->b, capi::arg_string(purpose, purpose_len, "purpose"),
+                                   capi::arg_string(channel, channel_len, "channel"), at_us, o);
+  for (size_t i = 0; i < r.dropped.size() && i < dropped_capacity; ++i) {
+    out_dropped[i].reason = static_cast<int32_t>(r.dropped[i].first);
+    out_dropped[i].count = r.dropped[i].second;
+  }
+  if (out_dropped_count) *out_dropped_count = r.dropped.size();
+  *out_allowed = capi::new_bitmap(std::move(r.allowed));
   CDP_API_END()
 }
 

@@ -6,6 +6,7 @@
 #include "capi/bitmap_handles.hpp"
 #include "capi/capi_internal.hpp"
 #include "capi/handles.hpp"
+#include "capi/identity_handles.hpp"
 #include "cdpcore/identity.hpp"
 
 using namespace cdpcore;
@@ -34,6 +35,8 @@ struct cdp_identity_graph {
   std::unique_ptr<IdentityGraph> g;
   std::vector<std::unique_ptr<CListener>> listeners;
 };
+
+IdentityGraph& cdpcore::capi::identity_graph(cdp_identity_graph* g) { return *arg_not_null(g, "graph")->g; }
 
 struct cdp_identity_batch {
   RecordBatch b;

@@ -162,6 +162,77 @@ static void test_signals(void) {
   CHECK(cdp_gpc_parse(S("0")) == 0);
 }
 
+/* Person-level checks and segment filters through an attached identity graph. */
+static void test_persons(cdp_workspace *ws, cdp_consent *c) {
+  cdp_identity_graph *g = NULL;
+  cdp_identity_batch *b = NULL;
+  cdp_bitmap *segment = NULL, *allowed_persons = NULL;
+  cdp_consent_dropped dropped[4];
+  size_t n_dropped = 0;
+  uint32_t phone = 0, email = 0, a = 0, b_person = 0, ordinals[2];
+  int allowed = -1;
+  int32_t reason = -1;
+  uint64_t record = 0;
+  cdp_consent_record r = phone_record("+8613600136011", "marketing.sms", "sms", CDP_CONSENT_GRANTED, T0);
+
+  CHECK(cdp_consent_check_person(c, 0, S("marketing.sms"), S("sms"), T0, 0, 0, &allowed, &reason, NULL) ==
+        CDP_ESTATE);
+  CHECK(strstr(cdp_last_error(), "identity") != NULL);
+  CHECK_OK(cdp_identity_graph_new(&g, ws, NULL));
+  CHECK_OK(cdp_identity_register_default_types(g));
+  CHECK_OK(cdp_identity_type_id(g, S("phone"), &phone));
+  CHECK_OK(cdp_identity_type_id(g, S("email"), &email));
+  CHECK_OK(cdp_identity_batch_new(&b));
+  CHECK_OK(cdp_identity_batch_begin_record(b, T0, S("crm")));
+  CHECK_OK(cdp_identity_batch_add(b, phone, S("+8613600136011")));
+  CHECK_OK(cdp_identity_batch_add(b, email, S("p@example.com")));
+  CHECK_OK(cdp_identity_batch_begin_record(b, T0, S("crm")));
+  CHECK_OK(cdp_identity_batch_add(b, phone, S("+8613600136012")));
+  CHECK_OK(cdp_identity_link(g, b, NULL, NULL));
+  CHECK_OK(cdp_identity_ordinal_of(g, email, S("p@example.com"), &a));
+  CHECK_OK(cdp_identity_ordinal_of(g, phone, S("+8613600136012"), &b_person));
+  CHECK(a != b_person);
+  CHECK_OK(cdp_consent_attach_identity(c, g));
+  CHECK_OK(cdp_consent_append(c, &r, T0 + DAY, NULL));
+
+  /* The grant on the phone reaches its person, found by the e-mail. */
+  CHECK_OK(cdp_consent_check_person(c, a, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed, &reason, &record));
+  CHECK(allowed == 1 && reason == CDP_REASON_GRANTED && record > 0);
+  CHECK_OK(cdp_consent_check_person(c, b_person, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed, &reason,
+                                    NULL));
+  CHECK(allowed == 0 && reason == CDP_REASON_NO_CONSENT);
+
+  ordinals[0] = a;
+  ordinals[1] = b_person;
+  CHECK_OK(cdp_bitmap_from_ordinals(&segment, ordinals, 2));
+  CHECK_OK(cdp_consent_filter(c, segment, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed_persons, dropped, 4,
+                              &n_dropped));
+  CHECK(cdp_bitmap_cardinality(allowed_persons) == 1);
+  CHECK(cdp_bitmap_contains(allowed_persons, a) == 1);
+  CHECK(n_dropped == 1);
+  CHECK(dropped[0].reason == CDP_REASON_NO_CONSENT && dropped[0].count == 1);
+  cdp_bitmap_free(allowed_persons);
+  allowed_persons = NULL;
+  /* Capacity 0 still reports how many reasons there are. */
+  CHECK_OK(cdp_consent_filter(c, segment, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed_persons, NULL, 0,
+                              &n_dropped));
+  CHECK(n_dropped == 1);
+  cdp_bitmap_free(allowed_persons);
+  allowed_persons = NULL;
+  CHECK(cdp_consent_filter(c, segment, S("marketing.fax"), S("sms"), T0 + DAY, 0, 0, &allowed_persons, NULL, 0,
+                           NULL) == CDP_EINVAL);
+  CHECK(allowed_persons == NULL);
+  CHECK(cdp_consent_filter(c, NULL, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed_persons, NULL, 0, NULL) ==
+        CDP_EINVAL);
+
+  CHECK_OK(cdp_consent_attach_identity(c, NULL));
+  CHECK(cdp_consent_check_person(c, a, S("marketing.sms"), S("sms"), T0 + DAY, 0, 0, &allowed, NULL, NULL) ==
+        CDP_ESTATE);
+  cdp_bitmap_free(segment);
+  cdp_identity_batch_free(b);
+  cdp_identity_graph_free(g);
+}
+
 int main(void) {
   cdp_workspace *ws = NULL;
   cdp_consent *c = NULL;
@@ -181,6 +252,7 @@ int main(void) {
   test_preferences(c);
   test_erasure(c);
   test_signals();
+  test_persons(ws, c);
   cdp_consent_free(c);
   cdp_consent_free(NULL);
   cdp_workspace_close(ws);

@@ -499,8 +499,9 @@ time.)doc");
           "filter",
           [](const PyConsent& self, const Bitmap& persons, const std::string& purpose, const std::string& channel,
              int64_t at, const std::optional<std::string>& jurisdiction, bool contact_rules, const std::string& topic,
-             bool with_identifiers) {
+             bool with_identifiers, unsigned threads) {
             FilterOptions o;
+            o.threads = threads;
             o.jurisdiction = jurisdiction_arg(jurisdiction);
             o.contact_rules = contact_rules;
             o.topic = topic;
@@ -532,9 +533,9 @@ time.)doc");
           },
           py::arg("persons"), py::arg("purpose"), py::arg("channel"), py::kw_only(), py::arg("at"),
           py::arg("jurisdiction") = py::none(), py::arg("contact_rules") = true, py::arg("topic") = "",
-          py::arg("with_identifiers") = false,
+          py::arg("with_identifiers") = false, py::arg("threads") = 0u,
           "Filter a segment (Bitmap of person ordinals): {allowed: Bitmap, input, dropped: {reason: count}, and "
-          "with_identifiers: contact_person, contact_type, contact_value}.")
+          "with_identifiers: contact_person, contact_type, contact_value}. threads: 0 = every hardware thread.")
       .def(
           "export_subject",
           [](const PyConsent& self, const std::string& type, const std::string& value) {

@@ -7,7 +7,9 @@
 #ifndef CDPCORE_C_CONSENT_H
 #define CDPCORE_C_CONSENT_H
 
+#include "cdpcore/c/bitmap.h"
 #include "cdpcore/c/common.h"
+#include "cdpcore/c/identity.h"
 #include "cdpcore/c/workspace.h"
 
 #ifdef __cplusplus
@@ -179,6 +181,40 @@ CDP_API cdp_status cdp_consent_check_many(const cdp_consent *c, const char *type
                                           const char *purpose, size_t purpose_len, const char *channel,
                                           size_t channel_len, int64_t at_us, int32_t jurisdiction, uint32_t flags,
                                           uint8_t *out_allowed, int32_t *out_reasons, uint64_t *out_records);
+
+/** Attaches an identity graph for person-level checks and segment filters
+ *  (it must outlive the attachment); NULL detaches. Answers follow the
+ *  graph's merges, splits and erasures. */
+CDP_API cdp_status cdp_consent_attach_identity(cdp_consent *c, cdp_identity_graph *graph);
+
+/** May person `person` (an ordinal of the attached graph) be contacted for
+ *  `purpose` on `channel` at `at_us`? Combines the person's identifiers as the
+ *  handle's person rule says. CDP_ESTATE without an attached graph. Arguments
+ *  and out-parameters as cdp_consent_check. */
+CDP_API cdp_status cdp_consent_check_person(const cdp_consent *c, uint32_t person, const char *purpose,
+                                            size_t purpose_len, const char *channel, size_t channel_len,
+                                            int64_t at_us, int32_t jurisdiction, uint32_t flags, int *out_allowed,
+                                            int32_t *out_reason, uint64_t *out_record);
+
+/** How many persons a filter dropped for one reason. */
+typedef struct cdp_consent_dropped {
+  int32_t reason; /**< CDP_REASON_… */
+  uint64_t count;
+} cdp_consent_dropped;
+
+/** Filters the persons of `persons` to those that may be contacted for
+ *  `purpose` on `channel` at `at_us` (on every hardware thread). Writes a new
+ *  bitmap to `*out_allowed` (free with cdp_bitmap_free). Writes the drop
+ *  counts, in ascending reason order, to the first `dropped_capacity` slots of
+ *  `out_dropped` and the number of reasons to `*out_dropped_count` (which may
+ *  exceed the capacity: the rest were not written). Each person is counted
+ *  once, under the reason of its decisive identifier. `out_dropped` and
+ *  `out_dropped_count` may be NULL. */
+CDP_API cdp_status cdp_consent_filter(const cdp_consent *c, const cdp_bitmap *persons, const char *purpose,
+                                      size_t purpose_len, const char *channel, size_t channel_len, int64_t at_us,
+                                      int32_t jurisdiction, uint32_t flags, cdp_bitmap **out_allowed,
+                                      cdp_consent_dropped *out_dropped, size_t dropped_capacity,
+                                      size_t *out_dropped_count);
 
 /** Recomputes the hash chain. Writes 1 to `out_ok` when it verifies, else 0
  *  with the seq of the first bad entry and, in `*out_problem`, a message
