@@ -217,6 +217,19 @@ int main(int argc, char** argv) {
           3);
       record("consent_point_check", s, n_queries,
              ", \"threads\": 1, \"allowed\": " + std::to_string(allowed) + ", \"notes\": \"prepared query\"");
+      std::vector<std::string_view> views(qs.begin(), qs.end());
+      std::vector<ConsentCheck> answers(views.size());
+      double sb = median_seconds([&] { consent.check_many(q, "phone", views, now, answers.data()); }, 3);
+      uint64_t allowed_batch = 0;
+      for (const ConsentCheck& a : answers) allowed_batch += a.allowed;
+      if (allowed_batch != allowed) {
+        std::fprintf(stderr, "check_many allowed %llu, check %llu\n", static_cast<unsigned long long>(allowed_batch),
+                     static_cast<unsigned long long>(allowed));
+        return 1;
+      }
+      record("consent_point_check_many", sb, n_queries,
+             ", \"threads\": 1, \"allowed\": " + std::to_string(allowed_batch) +
+                 ", \"notes\": \"check_many: the same checks as one call (lookups overlapped)\"");
       double s2 = median_seconds(
           [&] {
             allowed = 0;

@@ -414,7 +414,12 @@ class CDP_API Consent {
   ConsentQuery prepare(std::string_view purpose, std::string_view channel, const CheckOptions& options = {}) const;
   /// check() with a prepared query; the value is normalised like check() does.
   ConsentCheck check(const ConsentQuery& query, std::string_view type, std::string_view value, Timestamp at) const;
-  /// check() for many identifier values of one type; `out` has values.size() slots.
+  /// check() for many identifier values of one type; `out` has values.size()
+  /// slots. Faster than a loop of check() on a large ledger: the lookups of
+  /// a block of values overlap their memory accesses.
+  void check_many(const ConsentQuery& query, std::string_view type, std::span<const std::string_view> values,
+                  Timestamp at, ConsentCheck* out) const;
+  /// The same, resolving purpose, channel and options first.
   void check_many(std::string_view type, std::span<const std::string_view> values, std::string_view purpose,
                   std::string_view channel, Timestamp at, ConsentCheck* out, const CheckOptions& options = {}) const;
   /// Person-level check through the attached identity graph (StateError

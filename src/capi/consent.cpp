@@ -264,11 +264,22 @@ cdp_status cdp_consent_check_many(const cdp_consent* c, const char* type, size_t
   std::string_view t = capi::arg_string(type, type_len, "type");
   // Validate every value first so that a bad one writes no output.
   for (size_t i = 0; i < count; ++i) capi::arg_string(values[i], value_lens[i], "values[i]");
-  for (size_t i = 0; i < count; ++i) {
-    ConsentCheck r = k.check(q, t, std::string_view(values[i] ? values[i] : "", value_lens[i]), at_us);
-    if (out_allowed) out_allowed[i] = r.allowed ? 1 : 0;
-    if (out_reasons) out_reasons[i] = static_cast<int32_t>(r.reason);
-    if (out_records) out_records[i] = r.record;
+  // Checked in blocks: bounded scratch, and check_many overlaps the lookups.
+  constexpr size_t kBlock = 256;
+  std::string_view views[kBlock];
+  ConsentCheck checks[kBlock];
+  for (size_t base = 0; base < count; base += kBlock) {
+    const size_t n = std::min(kBlock, count - base);
+    for (size_t i = 0; i < n; ++i) {
+      views[i] = std::string_view(values[base + i] ? values[base + i] : "", value_lens[base + i]);
+    }
+    k.check_many(q, t, std::span<const std::string_view>(views, n), at_us, checks);
+    for (size_t i = 0; i < n; ++i) {
+      const ConsentCheck& r = checks[i];
+      if (out_allowed) out_allowed[base + i] = r.allowed ? 1 : 0;
+      if (out_reasons) out_reasons[base + i] = static_cast<int32_t>(r.reason);
+      if (out_records) out_records[base + i] = r.record;
+    }
   }
   CDP_API_END()
 }

@@ -515,7 +515,10 @@ void Consent::Impl::remove_slot(uint32_t id) {
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) const noexcept {
   if (slots.empty()) return kNone;
-  const uint64_t h = hash_identifier(type, value);
+  return find_subject(type, value, hash_identifier(type, value));
+}
+
+uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value, uint64_t h) const noexcept {
   const size_t mask = slots.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t v = slots[i];
@@ -702,6 +705,7 @@ struct EvalState {
   uint64_t neg_s = 0;
   uint8_t neg_d = 0;
   bool objection = false;
+  int top = -1;  // the highest level any record reached
   uint64_t expired_s = 0, separate_s = 0, basis_s = 0;
   Timestamp expired_t = 0, separate_t = 0, basis_t = 0;
 
@@ -716,6 +720,7 @@ struct EvalState {
     if (d < 0) return;
     if (r.channel != 0 && r.channel != q.channel) return;
     const int lvl = d * 2 + (r.channel != 0 ? 1 : 0);
+    if (lvl > top) top = lvl;
     if (!latest_d[lvl] || less_key(latest_t[lvl], latest_s[lvl], r.time, r.seq)) {
       latest_t[lvl] = r.time;
       latest_s[lvl] = r.seq;
@@ -763,7 +768,7 @@ struct EvalState {
     // From the most specific level to the broadest: a valid grant newer than
     // every negative record allows; a level whose latest record is negative
     // blocks every broader level.
-    for (int lvl = kLevels - 1; lvl >= 0; --lvl) {
+    for (int lvl = top; lvl >= 0; --lvl) {  // levels above `top` hold nothing
       const uint64_t gs = objection ? cgrant_s[lvl] : grant_s[lvl];
       if (gs) {
         const Timestamp gt = objection ? cgrant_t[lvl] : grant_t[lvl];
@@ -853,6 +858,19 @@ ConsentQuery Consent::prepare(std::string_view purpose, std::string_view channel
   return q;
 }
 
+// The answer for a looked-up subject (kNone: not in the ledger).
+ConsentCheck Consent::Impl::answer(const ConsentQuery& q, const EvalQuery& e, std::string_view type,
+                                   std::string_view value, uint32_t sid, Timestamp at) const {
+  if (sid == kNone && is_suppressed_value(type, value)) return {false, ConsentReason::suppressed, 0};
+  Eval r = sid == kNone ? evaluate({}, {}, e) : evaluate(subjects[sid].records, {}, e);
+  if (r.allowed() && q.contact_rules) {
+    uint32_t group[1] = {sid};
+    ConsentReason cr = contact_rules(std::span<const uint32_t>(group, sid == kNone ? 0 : 1), sid, q, at);
+    if (cr != ConsentReason::granted) return {false, cr, r.seq};
+  }
+  return {r.allowed(), r.reason, r.seq};
+}
+
 ConsentCheck Consent::check(const ConsentQuery& q, std::string_view type, std::string_view value, Timestamp at) const {
   const Impl& m = *impl_;
   EvalQuery e = m.make_eval(q, at);
@@ -864,14 +882,7 @@ ConsentCheck Consent::check(const ConsentQuery& q, std::string_view type, std::s
     v = normalized;
   }
   uint32_t sid = tit == m.type_ids.end() ? kNone : m.find_subject(tit->second, v);
-  if (sid == kNone && m.is_suppressed_value(type, v)) return {false, ConsentReason::suppressed, 0};
-  Eval r = sid == kNone ? m.evaluate({}, {}, e) : m.evaluate(m.subjects[sid].records, {}, e);
-  if (r.allowed() && q.contact_rules) {
-    uint32_t group[1] = {sid};
-    ConsentReason cr = m.contact_rules(std::span<const uint32_t>(group, sid == kNone ? 0 : 1), sid, q, at);
-    if (cr != ConsentReason::granted) return {false, cr, r.seq};
-  }
-  return {r.allowed(), r.reason, r.seq};
+  return m.answer(q, e, type, v, sid, at);
 }
 
 ConsentCheck Consent::check(const ConsentSubject& subject, std::string_view purpose, std::string_view channel,
@@ -879,11 +890,59 @@ ConsentCheck Consent::check(const ConsentSubject& subject, std::string_view purp
   return check(prepare(purpose, channel, options), subject.type, subject.value, at);
 }
 
+void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span<const std::string_view> values,
+                         Timestamp at, ConsentCheck* out) const {
+  const Impl& m = *impl_;
+  if (!out && !values.empty()) throw InvalidArgument("check_many: out is null");
+  auto tit = m.type_ids.find(std::string(type));
+  if (tit == m.type_ids.end() || m.slots.empty()) {
+    for (size_t i = 0; i < values.size(); ++i) out[i] = check(q, type, values[i], at);
+    return;
+  }
+  const bool normalize = m.graph || type == kPersonType;
+  const EvalQuery e = m.make_eval(q, at);
+  const uint16_t t = tit->second;
+  const size_t mask = m.slots.size() - 1;
+  // Each check is three dependent cache misses (slot, subject, records) on a
+  // large ledger. A block of checks goes through them stage by stage,
+  // prefetching the next stage's lines for every check of the block, so the
+  // misses overlap instead of adding up.
+  constexpr size_t kBlock = 16;
+  uint64_t h[kBlock];
+  uint32_t sid[kBlock];
+  std::string normalized[kBlock];
+  std::string_view block[kBlock];
+  for (size_t base = 0; base < values.size(); base += kBlock) {
+    const size_t k = std::min(kBlock, values.size() - base);
+    const std::string_view* v = values.data() + base;
+    if (normalize) {
+      for (size_t i = 0; i < k; ++i) {
+        normalized[i] = m.normalize(type, v[i]);
+        block[i] = normalized[i];
+      }
+      v = block;
+    }
+    for (size_t i = 0; i < k; ++i) {
+      h[i] = hash_identifier(t, v[i]);
+      __builtin_prefetch(&m.slots[h[i] & mask]);
+    }
+    for (size_t i = 0; i < k; ++i) {
+      const uint32_t slot = m.slots[h[i] & mask];
+      if (slot) consent_detail::prefetch_span(&m.subjects[slot - 1], sizeof(Subject));
+    }
+    for (size_t i = 0; i < k; ++i) {
+      sid[i] = m.find_subject(t, v[i], h[i]);
+      if (sid[i] == kNone) continue;
+      const auto& recs = m.subjects[sid[i]].records;
+      if (!recs.empty()) consent_detail::prefetch_span(recs.data(), recs.size() * sizeof(IndexRecord));
+    }
+    for (size_t i = 0; i < k; ++i) out[base + i] = m.answer(q, e, type, v[i], sid[i], at);
+  }
+}
+
 void Consent::check_many(std::string_view type, std::span<const std::string_view> values, std::string_view purpose,
                          std::string_view channel, Timestamp at, ConsentCheck* out, const CheckOptions& options) const {
-  if (!out && !values.empty()) throw InvalidArgument("check_many: out is null");
-  ConsentQuery q = prepare(purpose, channel, options);
-  for (size_t i = 0; i < values.size(); ++i) out[i] = check(q, type, values[i], at);
+  check_many(prepare(purpose, channel, options), type, values, at, out);
 }
 
 // ---- identity ---------------------------------------------------------------------------
@@ -951,19 +1010,39 @@ void Consent::Impl::ensure_mapping() const {
   map_live = live;
 }
 
-void Consent::Impl::check_person_impl(uint32_t person, const ConsentQuery& q, Timestamp at, bool with_identifiers,
+PersonQuery Consent::Impl::prepare_person(const ConsentQuery& q, Timestamp at) const {
+  PersonQuery pq;
+  pq.q = q;
+  pq.at = at;
+  pq.e = make_eval(q, at);
+  const Channel& ch = channels[q.channel];
+  pq.typed_channel = !ch.spec.identifier_types.empty();
+  pq.channel_type.resize(type_names.size());
+  for (size_t t = 0; t < type_names.size(); ++t) {
+    pq.channel_type[t] = !pq.typed_channel || std::find(ch.spec.identifier_types.begin(),
+                                                        ch.spec.identifier_types.end(),
+                                                        type_names[t]) != ch.spec.identifier_types.end();
+  }
+  pq.no_records = evaluate({}, {}, pq.e);
+  return pq;
+}
+
+void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bool with_identifiers,
                                       PersonScratch& sc, PersonConsentCheck& out) const {
   out.allowed = false;
   out.reason = ConsentReason::no_consent;
   out.record = 0;
   out.contactable.clear();
-  const EvalQuery e = make_eval(q, at);
+  const ConsentQuery& q = pq.q;
+  const Timestamp at = pq.at;
+  const EvalQuery& e = pq.e;
   const Channel& ch = channels[q.channel];
-  const bool typed_channel = !ch.spec.identifier_types.empty();
+  const bool typed_channel = pq.typed_channel;
   auto channel_type = [&](const std::string& name) {
     return !typed_channel || std::find(ch.spec.identifier_types.begin(), ch.spec.identifier_types.end(), name) !=
                                  ch.spec.identifier_types.end();
   };
+  auto subject_channel_type = [&](uint32_t sid) { return pq.channel_type[subjects[sid].type] != 0; };
 
   // The person's subjects: person keys (their records apply to every
   // identifier) and identifiers.
@@ -982,7 +1061,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const ConsentQuery& q, Ti
   }
   const size_t n_person = sc.person_records.size();
   auto eval_person_only = [&]() -> Eval {
-    if (n_person == 0) return evaluate({}, {}, e);
+    if (n_person == 0) return pq.no_records;
     if (n_person == 1) return evaluate(sc.person_records[0], {}, e);
     return evaluate_many(sc.person_records, e);
   };
@@ -1028,7 +1107,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const ConsentQuery& q, Ti
       return;
     }
     for (uint32_t sid : sc.ids) {
-      if (!channel_type(type_names[subjects[sid].type])) continue;
+      if (!subject_channel_type(sid)) continue;
       any_channel_identifier = true;
       sc.allowed.push_back(sid);
     }
@@ -1036,7 +1115,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const ConsentQuery& q, Ti
   } else {
     for (uint32_t sid : sc.ids) {
       Eval r = eval_with_person(sid);
-      const bool is_channel = channel_type(type_names[subjects[sid].type]);
+      const bool is_channel = subject_channel_type(sid);
       any_channel_identifier |= is_channel;
       if (!r.allowed()) {
         if (rule == PersonRule::strict && r.explicit_deny()) {
@@ -1134,7 +1213,7 @@ PersonConsentCheck Consent::check_person(uint32_t person, std::string_view purpo
   impl_->ensure_mapping();
   PersonScratch sc;
   PersonConsentCheck out;
-  impl_->check_person_impl(person, q, at, true, sc, out);
+  impl_->check_person_impl(person, impl_->prepare_person(q, at), true, sc, out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -61,18 +62,29 @@ struct Prefs {
   std::vector<Cap> caps;
 };
 
+// The fields a person-level check reads come first (kSubjectHotBytes); the
+// value, read by lookups, last.
 struct Subject {
   uint16_t type = 0;  // index into Impl::type_names
   bool live = false;  // false once erased (or an id gap)
   bool has_prefs = false;
-  std::string value;
-  uint64_t hash = 0;
-  std::vector<IndexRecord> records;  // sorted by (time, seq)
   // Identity mapping (rebuilt when the graph changes).
-  IdentifierId identifier = kNoIdentifier;
   uint32_t person = kNone;
   uint32_t next_in_person = kNone;
+  IdentifierId identifier = kNoIdentifier;
+  uint64_t hash = 0;
+  std::vector<IndexRecord> records;  // sorted by (time, seq)
+  std::string value;                 // read by lookups; short values are inline
 };
+inline constexpr size_t kSubjectHotBytes = offsetof(Subject, value);
+
+/// Prefetches the cache lines of [p, p + bytes).
+inline void prefetch_span(const void* p, size_t bytes) noexcept {
+  const auto* c = static_cast<const char*>(p);
+  __builtin_prefetch(c);
+  if (((reinterpret_cast<uintptr_t>(c) & 63) + bytes) > 64) __builtin_prefetch(c + 64);
+  if (((reinterpret_cast<uintptr_t>(c) & 63) + bytes) > 128) __builtin_prefetch(c + 128);
+}
 
 /// The answer of evaluating records.
 struct Eval {
@@ -94,6 +106,16 @@ struct EvalQuery {
   bool pipl = false;                // legitimate interest is no basis
   bool default_allow = false;
   Timestamp at = 0;
+};
+
+/// A person-level question resolved once for many persons.
+struct PersonQuery {
+  ConsentQuery q;
+  Timestamp at = 0;
+  EvalQuery e;
+  bool typed_channel = false;          // the channel names identifier types
+  std::vector<uint8_t> channel_type;   // per subject type: can receive the channel
+  Eval no_records;                     // the answer when no record applies
 };
 
 /// Reused buffers of person-level checks.
@@ -164,6 +186,8 @@ struct Consent::Impl {
   void rebuild_taxonomy_tables();
   uint16_t intern_type(std::string_view name);
   uint32_t find_subject(uint16_t type, std::string_view value) const noexcept;
+  /// find_subject with the value's hash_identifier() already computed; slots not empty.
+  uint32_t find_subject(uint16_t type, std::string_view value, uint64_t hash) const noexcept;
   void insert_slot(uint32_t id);
   void remove_slot(uint32_t id);
   void grow_slots();
@@ -177,11 +201,14 @@ struct Consent::Impl {
                                 const consent_detail::EvalQuery& q) const;
   consent_detail::Eval evaluate_many(const std::vector<std::span<const IndexRecord>>& sources,
                                      const consent_detail::EvalQuery& q) const;
+  ConsentCheck answer(const ConsentQuery& q, const consent_detail::EvalQuery& e, std::string_view type,
+                      std::string_view value, uint32_t sid, Timestamp at) const;
   const consent_detail::Prefs* prefs_of(uint32_t subject) const;
   ConsentReason contact_rules(std::span<const uint32_t> subjects, uint32_t own, const ConsentQuery& q,
                               Timestamp at) const;
   void ensure_mapping() const;
-  void check_person_impl(uint32_t person, const ConsentQuery& q, Timestamp at, bool with_identifiers,
+  consent_detail::PersonQuery prepare_person(const ConsentQuery& q, Timestamp at) const;
+  void check_person_impl(uint32_t person, const consent_detail::PersonQuery& pq, bool with_identifiers,
                          consent_detail::PersonScratch& scratch, PersonConsentCheck& out) const;
   uint64_t append_records(std::span<const ConsentRecord> records, Timestamp now, const ImportOptions& options,
                           ImportReport* report);

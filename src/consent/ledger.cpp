@@ -757,8 +757,8 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
 
   // Persons without any consent subject all get the same answer when the
   // default denies: answer them without asking the graph.
-  const EvalQuery e = m.make_eval(q, at);
-  const bool default_allow = e.default_allow;
+  const consent_detail::PersonQuery pq = m.prepare_person(q, at);
+  const bool default_allow = pq.e.default_allow;
   const std::vector<uint32_t> members = persons.to_vector();
 
   // Contiguous ranges of the members, one per thread, concatenated in order.
@@ -774,7 +774,34 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
       PersonScratch sc;
       PersonConsentCheck pc;
       part.allowed.reserve((end - begin) / 4 + 16);
+      // Each person costs dependent cache misses (its list head, its
+      // subjects, their records). A pipeline over the members prefetches
+      // them ahead, one stage per distance, each stage reading only lines
+      // the previous stage fetched long enough ago, so that the misses of
+      // consecutive persons overlap.
+      using consent_detail::prefetch_span;
+      const size_t n_heads = m.person_head.size();
+      auto head_of = [&](size_t j) { return members[j] < n_heads ? m.person_head[members[j]] : kNone; };
+      auto prefetch_records = [&](const Subject& s) {
+        if (!s.records.empty()) prefetch_span(s.records.data(), std::min<size_t>(s.records.size(), 6) * sizeof(IndexRecord));
+      };
       for (size_t i = begin; i < end; ++i) {
+        if (i + 16 < end) {
+          const uint32_t h = head_of(i + 16);
+          if (h != kNone) prefetch_span(&m.subjects[h], consent_detail::kSubjectHotBytes);
+        }
+        if (i + 10 < end) {
+          const uint32_t h = head_of(i + 10);
+          if (h != kNone) {
+            const Subject& s = m.subjects[h];
+            prefetch_records(s);
+            if (s.next_in_person != kNone) prefetch_span(&m.subjects[s.next_in_person], consent_detail::kSubjectHotBytes);
+          }
+        }
+        if (i + 5 < end) {
+          const uint32_t h = head_of(i + 5);
+          if (h != kNone && m.subjects[h].next_in_person != kNone) prefetch_records(m.subjects[m.subjects[h].next_in_person]);
+        }
         const uint32_t person = members[i];
         const uint32_t head = person < m.person_head.size() ? m.person_head[person] : kNone;
         if (head == kNone && !default_allow && !options.with_identifiers) {
@@ -786,7 +813,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
           }
           continue;
         }
-        m.check_person_impl(person, q, at, options.with_identifiers, sc, pc);
+        m.check_person_impl(person, pq, options.with_identifiers, sc, pc);
         if (pc.allowed) {
           part.allowed.push_back(person);
           if (options.with_identifiers) {

@@ -456,11 +456,13 @@ time.)doc");
             ConsentQuery q = self.c->prepare(purpose, channel, check_options(jurisdiction, contact_rules, topic));
             {
               py::gil_scoped_release nogil;
-              for (size_t i = 0; i < vs.size(); ++i) {
-                ConsentCheck c = self.c->check(q, type, vs[i], at);
-                a[i] = c.allowed;
-                r[i] = static_cast<int32_t>(c.reason);
-                s[i] = c.record;
+              std::vector<std::string_view> views(vs.begin(), vs.end());
+              std::vector<ConsentCheck> checks(vs.size());
+              self.c->check_many(q, type, views, at, checks.data());
+              for (size_t i = 0; i < checks.size(); ++i) {
+                a[i] = checks[i].allowed;
+                r[i] = static_cast<int32_t>(checks[i].reason);
+                s[i] = checks[i].record;
               }
             }
             py::dict d;

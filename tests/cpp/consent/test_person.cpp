@@ -302,3 +302,24 @@ TEST_CASE("consent person: a large segment filtered on several threads equals on
     same = same && c1.contact_identifier[i].value == c3.contact_identifier[i].value;
   CHECK(same);
 }
+
+TEST_CASE("consent person: check_many normalises through the attached graph like check") {
+  PersonFixture f;
+  f.add("phone", "+8613800138000", "marketing.sms", "sms", G, T0);
+  f.add("phone", "+8613800138001", "marketing", "*", W, T0);
+  const std::vector<std::string> raw = {"138 0013 8000", "+86 138-0013-8001", "13800138002", "+8613800138000"};
+  std::vector<std::string_view> views(raw.begin(), raw.end());
+  ConsentQuery q = f.c->prepare("marketing.sms", "sms", f.consent_only);
+  std::vector<ConsentCheck> many(views.size());
+  f.c->check_many(q, "phone", views, T0 + days(1), many.data());
+  for (size_t i = 0; i < views.size(); ++i) {
+    ConsentCheck one = f.c->check(q, "phone", views[i], T0 + days(1));
+    CHECK(many[i].allowed == one.allowed);
+    CHECK(many[i].reason == one.reason);
+    CHECK(many[i].record == one.record);
+  }
+  CHECK(many[0].allowed);
+  CHECK(many[1].reason == ConsentReason::withdrawn);
+  CHECK(many[2].reason == ConsentReason::no_consent);
+  CHECK(many[3].allowed);
+}

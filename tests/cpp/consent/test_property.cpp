@@ -128,3 +128,46 @@ TEST_CASE("consent property: random sequences agree with the rules and never all
   CHECK(allowed_checks > 200);
   CHECK(denied_checks > 200);
 }
+
+TEST_CASE("consent property: check_many answers exactly as check, one value at a time") {
+  std::mt19937_64 rng(11);
+  Fixture f;
+  std::vector<std::string> phones;
+  for (int i = 0; i < 3000; ++i) phones.push_back("+86138" + std::to_string(10000000 + i));
+  for (int i = 0; i < 9000; ++i) {
+    const std::string& p = phones[rng() % phones.size()];
+    auto d = rng() % 3 == 0 ? static_cast<ConsentDecision>(1 + rng() % 4) : ConsentDecision::granted;
+    f.add(p, kPurposes[rng() % 4], kChannels[rng() % 3], d, T0 + static_cast<Timestamp>(i) * hours(1),
+          rng() % 5 == 0 ? T0 + static_cast<Timestamp>(i + 1 + rng() % 400) * hours(1) : kNoExpiry);
+  }
+  f.c->erase({"phone", phones[7]}, f.now);  // suppressed: its answer comes from the suppression list
+  std::vector<std::string> values;
+  for (int i = 0; i < 5000; ++i) {
+    values.push_back(rng() % 8 == 0 ? "+86139" + std::to_string(10000000 + rng() % 1000) : phones[rng() % phones.size()]);
+  }
+  values.push_back(phones[7]);
+  std::vector<std::string_view> views(values.begin(), values.end());
+  for (int qp = 0; qp < 4; ++qp) {
+    for (int qc = 0; qc < 3; ++qc) {
+      const Timestamp at = T0 + static_cast<Timestamp>(rng() % 9000) * hours(1);
+      ConsentQuery q = f.c->prepare(kPurposes[qp], kChannels[qc]);
+      std::vector<ConsentCheck> many(views.size());
+      f.c->check_many(q, "phone", views, at, many.data());
+      int allowed = 0;
+      for (size_t i = 0; i < views.size(); ++i) {
+        ConsentCheck one = f.c->check(q, "phone", views[i], at);
+        INFO(kPurposes[qp] << "/" << kChannels[qc] << " value " << values[i]);
+        REQUIRE(many[i].allowed == one.allowed);
+        REQUIRE(many[i].reason == one.reason);
+        REQUIRE(many[i].record == one.record);
+        allowed += one.allowed;
+      }
+      CHECK(many.back().reason == ConsentReason::suppressed);
+      if (qp > 0 && qc > 0) CHECK(allowed > 0);
+    }
+  }
+  // An unknown type: every value is an unknown subject.
+  std::vector<ConsentCheck> unknown(views.size());
+  f.c->check_many(f.c->prepare("marketing", "sms"), "line_id", views, f.now, unknown.data());
+  for (const ConsentCheck& c : unknown) CHECK(c.reason == ConsentReason::no_consent);
+}
