@@ -709,18 +709,22 @@ struct EvalState {
   uint64_t expired_s = 0, separate_s = 0, basis_s = 0;
   Timestamp expired_t = 0, separate_t = 0, basis_t = 0;
 
-  EvalState() {
-    std::memset(latest_d, 0, sizeof latest_d);
-    std::memset(grant_s, 0, sizeof grant_s);
-    std::memset(cgrant_s, 0, sizeof cgrant_s);
-  }
+  // Levels 0..top are initialised; a record above `top` clears the levels up
+  // to its own first (most subjects have records at two or three levels).
 
   void add(const IndexRecord& r, const EvalQuery& q) {
     const int8_t d = q.applies[r.purpose];
     if (d < 0) return;
     if (r.channel != 0 && r.channel != q.channel) return;
     const int lvl = d * 2 + (r.channel != 0 ? 1 : 0);
-    if (lvl > top) top = lvl;
+    if (lvl > top) {
+      for (int l = top + 1; l <= lvl; ++l) {
+        latest_d[l] = 0;
+        grant_s[l] = 0;
+        cgrant_s[l] = 0;
+      }
+      top = lvl;
+    }
     if (!latest_d[lvl] || less_key(latest_t[lvl], latest_s[lvl], r.time, r.seq)) {
       latest_t[lvl] = r.time;
       latest_s[lvl] = r.seq;

@@ -85,17 +85,27 @@ struct PersonRec {
 
 /// A change waiting for the end of its batch.
 struct PendingChange {
-  ChangeKind kind;
-  ChangeCause cause;
-  Timestamp time;
-  uint32_t source;  // source id, or kNone (note)
-  RecordId record;
-  PersonOrdinal ordinal;
-  PersonKey key;
-  PersonOrdinal absorbed;
-  PersonKey absorbed_key;
-  uint32_t parts_begin, parts_end;  // into pending_parts
+  // Wide fields first: no padding (the in-memory log keeps up to
+  // memory_log_limit of these).
+  Timestamp time = 0;
+  RecordId record = 0;
+  PersonKey key = 0;
+  PersonKey absorbed_key = 0;
+  uint32_t source = 0;  // source id, or kNone (note)
+  PersonOrdinal ordinal = 0;
+  PersonOrdinal absorbed = 0;
+  uint32_t parts_begin = 0, parts_end = 0;  // into pending_parts
+  ChangeKind kind = ChangeKind::merged;
+  ChangeCause cause = ChangeCause::link;
+
+  PendingChange() = default;
+  PendingChange(ChangeKind kind_, ChangeCause cause_, Timestamp time_, uint32_t source_, RecordId record_,
+                PersonOrdinal ordinal_, PersonKey key_, PersonOrdinal absorbed_, PersonKey absorbed_key_,
+                uint32_t parts_begin_, uint32_t parts_end_)
+      : time(time_), record(record_), key(key_), absorbed_key(absorbed_key_), source(source_), ordinal(ordinal_),
+        absorbed(absorbed_), parts_begin(parts_begin_), parts_end(parts_end_), kind(kind_), cause(cause_) {}
 };
+static_assert(sizeof(PendingChange) == 56);
 struct PendingPart {
   PersonOrdinal ordinal;
   PersonKey key;
