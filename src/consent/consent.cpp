@@ -387,6 +387,9 @@ void Consent::Impl::load() {
     auto st = db.prepare(
         "SELECT seq, subject_id, purpose_id, channel_id, decision, time, coalesce(expiry, 9223372036854775807), "
         "legal_basis FROM consent_ledger WHERE subject_id IS NOT NULL AND erased_by IS NULL ORDER BY seq");
+    // Records arrive in ledger order; they are placed in subject order.
+    std::vector<IndexRecord> loaded;
+    std::vector<uint32_t> owner;
     while (st.step()) {
       auto sid = static_cast<size_t>(st.column_int64(1));
       if (sid >= subjects.size() || !subjects[sid].live) {
@@ -404,11 +407,28 @@ void Consent::Impl::load() {
       if (r.purpose >= purposes.size() || r.channel >= channels.size()) {
         throw CorruptError("consent: ledger record " + std::to_string(r.seq) + " has an unknown purpose or channel id");
       }
-      subjects[sid].records.push_back(r);
+      loaded.push_back(r);
+      owner.push_back(static_cast<uint32_t>(sid));
+      ++subjects[sid].records.size;
     }
+    uint64_t at = 0;
     for (Subject& s : subjects) {
-      auto cmp = [](const IndexRecord& a, const IndexRecord& b) { return less_key(a.time, a.seq, b.time, b.seq); };
-      if (!std::is_sorted(s.records.begin(), s.records.end(), cmp)) std::sort(s.records.begin(), s.records.end(), cmp);
+      s.records.begin = at;
+      s.records.capacity = s.records.size;
+      at += s.records.size;
+      s.records.size = 0;
+    }
+    record_pool.assign(at, IndexRecord{});
+    record_pool_abandoned = 0;
+    for (size_t k = 0; k < loaded.size(); ++k) {
+      RecordRange& r = subjects[owner[k]].records;
+      record_pool[r.begin + r.size++] = loaded[k];
+    }
+    auto cmp = [](const IndexRecord& a, const IndexRecord& b) { return less_key(a.time, a.seq, b.time, b.seq); };
+    for (Subject& s : subjects) {
+      auto first = record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin);
+      auto last = first + s.records.size;
+      if (!std::is_sorted(first, last, cmp)) std::sort(first, last, cmp);
     }
   }
   {
@@ -511,6 +531,52 @@ void Consent::Impl::remove_slot(uint32_t id) {
       i = j;
     }
   }
+}
+
+void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
+  RecordRange& r = subjects[sid].records;
+  if (r.size == r.capacity) {
+    // Move the range to the end of the pool with room to grow.
+    const uint32_t capacity = std::max<uint32_t>(4, r.capacity * 2);
+    const uint64_t begin = record_pool.size();
+    record_pool.resize(begin + capacity);
+    std::copy_n(record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
+                record_pool.begin() + static_cast<std::ptrdiff_t>(begin));
+    record_pool_abandoned += r.capacity;
+    r.begin = begin;
+    r.capacity = capacity;
+  }
+  auto first = record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin);
+  auto last = first + r.size;
+  auto pos = std::upper_bound(first, last, rec, [](const IndexRecord& a, const IndexRecord& b) {
+    return less_key(a.time, a.seq, b.time, b.seq);
+  });
+  std::move_backward(pos, last, last + 1);
+  *pos = rec;
+  ++r.size;
+  if (record_pool_abandoned > 4096 && record_pool_abandoned * 3 > record_pool.size()) compact_records();
+}
+
+void Consent::Impl::clear_records(uint32_t sid) noexcept {
+  RecordRange& r = subjects[sid].records;
+  record_pool_abandoned += r.capacity;
+  r = RecordRange{};
+}
+
+void Consent::Impl::compact_records() {
+  uint64_t n = 0;
+  for (const Subject& s : subjects) n += s.records.size;
+  std::vector<IndexRecord> pool;
+  pool.reserve(n);
+  for (Subject& s : subjects) {
+    const uint64_t begin = pool.size();
+    pool.insert(pool.end(), record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin),
+                record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin + s.records.size));
+    s.records.begin = begin;
+    s.records.capacity = s.records.size;
+  }
+  record_pool.swap(pool);
+  record_pool_abandoned = 0;
 }
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) const noexcept {
@@ -866,7 +932,7 @@ ConsentQuery Consent::prepare(std::string_view purpose, std::string_view channel
 ConsentCheck Consent::Impl::answer(const ConsentQuery& q, const EvalQuery& e, std::string_view type,
                                    std::string_view value, uint32_t sid, Timestamp at) const {
   if (sid == kNone && is_suppressed_value(type, value)) return {false, ConsentReason::suppressed, 0};
-  Eval r = sid == kNone ? evaluate({}, {}, e) : evaluate(subjects[sid].records, {}, e);
+  Eval r = sid == kNone ? evaluate({}, {}, e) : evaluate(records_of(sid), {}, e);
   if (r.allowed() && q.contact_rules) {
     uint32_t group[1] = {sid};
     ConsentReason cr = contact_rules(std::span<const uint32_t>(group, sid == kNone ? 0 : 1), sid, q, at);
@@ -937,7 +1003,7 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
     for (size_t i = 0; i < k; ++i) {
       sid[i] = m.find_subject(t, v[i], h[i]);
       if (sid[i] == kNone) continue;
-      const auto& recs = m.subjects[sid[i]].records;
+      const auto recs = m.records_of(sid[i]);
       if (!recs.empty()) consent_detail::prefetch_span(recs.data(), recs.size() * sizeof(IndexRecord));
     }
     for (size_t i = 0; i < k; ++i) out[base + i] = m.answer(q, e, type, v[i], sid[i], at);
@@ -1008,6 +1074,18 @@ void Consent::Impl::ensure_mapping() const {
     s.next_in_person = person_head[ord];
     person_head[ord] = static_cast<uint32_t>(id);
   }
+  person_subject_begin.assign(person_head.size() + 1, 0);
+  for (const Subject& s : subs) {
+    if (s.person != kNone) ++person_subject_begin[s.person + 1];
+  }
+  for (size_t o = 0; o < person_head.size(); ++o) person_subject_begin[o + 1] += person_subject_begin[o];
+  person_subjects.resize(person_subject_begin.back());
+  {
+    std::vector<uint32_t> fill(person_subject_begin.begin(), person_subject_begin.end() - 1);
+    for (size_t id = 0; id < subs.size(); ++id) {
+      if (subs[id].person != kNone) person_subjects[fill[subs[id].person]++] = static_cast<uint32_t>(id);
+    }
+  }
   map_dirty = false;
   map_change = change;
   map_capacity = capacity;
@@ -1058,7 +1136,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
   for (uint32_t s = head; s != kNone; s = subjects[s].next_in_person) {
     sc.group.push_back(s);
     if (subjects[s].type == person_type) {
-      sc.person_records.push_back(subjects[s].records);
+      sc.person_records.push_back(records_of(s));
     } else {
       sc.ids.push_back(s);
     }
@@ -1070,22 +1148,15 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
     return evaluate_many(sc.person_records, e);
   };
   auto eval_with_person = [&](uint32_t sid) -> Eval {
-    if (n_person == 0) return evaluate(subjects[sid].records, {}, e);
-    if (n_person == 1) return evaluate(subjects[sid].records, sc.person_records[0], e);
+    if (n_person == 0) return evaluate(records_of(sid), {}, e);
+    if (n_person == 1) return evaluate(records_of(sid), sc.person_records[0], e);
     sc.all.assign(sc.person_records.begin(), sc.person_records.end());
-    sc.all.push_back(subjects[sid].records);
+    sc.all.push_back(records_of(sid));
     return evaluate_many(sc.all, e);
   };
 
   Eval best_deny{ConsentReason::no_consent, 0};
-  auto rank = [](ConsentReason x) {
-    if (x == ConsentReason::no_consent) return 0;
-    if (x == ConsentReason::denied || x == ConsentReason::withdrawn || x == ConsentReason::objected ||
-        x == ConsentReason::suppressed)
-      return 3;
-    if (static_cast<uint16_t>(x) >= 120) return 2;
-    return 1;
-  };
+  auto rank = [](ConsentReason x) { return deny_rank(x); };
   auto note_deny = [&](const Eval& r) {
     if (rank(r.reason) > rank(best_deny.reason) || (rank(r.reason) == rank(best_deny.reason) && r.seq > best_deny.seq)) {
       best_deny = r;
@@ -1103,7 +1174,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
   bool any_channel_identifier = false;
   if (rule == PersonRule::pooled) {
     sc.all.assign(sc.person_records.begin(), sc.person_records.end());
-    for (uint32_t sid : sc.ids) sc.all.push_back(subjects[sid].records);
+    for (uint32_t sid : sc.ids) sc.all.push_back(records_of(sid));
     Eval r = evaluate_many(sc.all, e);
     if (!r.allowed()) {
       out.reason = r.reason;

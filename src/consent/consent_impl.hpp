@@ -62,6 +62,14 @@ struct Prefs {
   std::vector<Cap> caps;
 };
 
+/// A subject's records in Impl::record_pool: [begin, begin + size), with room
+/// for `capacity` before the range must move.
+struct RecordRange {
+  uint64_t begin = 0;
+  uint32_t size = 0;
+  uint32_t capacity = 0;
+};
+
 // The fields a person-level check reads come first (kSubjectHotBytes); the
 // value, read by lookups, last.
 struct Subject {
@@ -73,8 +81,8 @@ struct Subject {
   uint32_t next_in_person = kNone;
   IdentifierId identifier = kNoIdentifier;
   uint64_t hash = 0;
-  std::vector<IndexRecord> records;  // sorted by (time, seq)
-  std::string value;                 // read by lookups; short values are inline
+  RecordRange records;  // sorted by (time, seq)
+  std::string value;    // read by lookups; short values are inline
 };
 inline constexpr size_t kSubjectHotBytes = offsetof(Subject, value);
 
@@ -96,6 +104,17 @@ struct Eval {
            reason == ConsentReason::objected || reason == ConsentReason::suppressed;
   }
 };
+
+/// How strongly a denial explains a person's "no": an explicit no beats a
+/// contact rule, which beats a missing or invalid consent, which beats none.
+inline int deny_rank(ConsentReason x) noexcept {
+  if (x == ConsentReason::no_consent) return 0;
+  if (x == ConsentReason::denied || x == ConsentReason::withdrawn || x == ConsentReason::objected ||
+      x == ConsentReason::suppressed)
+    return 3;
+  if (static_cast<uint16_t>(x) >= 120) return 2;
+  return 1;
+}
 
 /// What evaluate() needs to know about the question.
 struct EvalQuery {
@@ -136,6 +155,7 @@ namespace cdpcore {
 struct Consent::Impl {
   using IndexRecord = consent_detail::IndexRecord;
   using Subject = consent_detail::Subject;
+  using RecordRange = consent_detail::RecordRange;
 
   std::shared_ptr<Workspace> ws;
   ConsentOptions options;
@@ -155,6 +175,12 @@ struct Consent::Impl {
   std::unordered_map<std::string, uint16_t> type_ids;
   uint16_t person_type = 0;
   std::vector<Subject> subjects;  // index = subject id (SQLite rowid)
+  // Every subject's records in one array, laid out in subject order when
+  // loaded (bulk filters read it as a stream). A full range moves to the end
+  // on its next record; the array is compacted when moved-from slots reach
+  // a third of it.
+  std::vector<IndexRecord> record_pool;
+  uint64_t record_pool_abandoned = 0;
   std::vector<uint32_t> slots;    // open addressing: subject id + 1, 0 = empty
   size_t live_subjects = 0;
   std::unordered_set<std::string> suppressed;  // keyed hashes (32 raw bytes)
@@ -179,6 +205,22 @@ struct Consent::Impl {
   mutable uint32_t map_capacity = 0;
   mutable uint64_t map_live = 0;
   mutable std::vector<uint32_t> person_head;  // ordinal → first subject
+  // The same map as CSR: person_subjects[person_subject_begin[o] ..
+  // person_subject_begin[o + 1]) are the subjects of ordinal o, ascending
+  // (the order of the person_head lists).
+  mutable std::vector<uint32_t> person_subject_begin;
+  mutable std::vector<uint32_t> person_subjects;
+
+  std::span<const IndexRecord> records_of(uint32_t sid) const noexcept {
+    const RecordRange& r = subjects[sid].records;
+    return {record_pool.data() + r.begin, r.size};
+  }
+  /// Inserts r in the subject's records, keeping (time, seq) order.
+  void insert_record(uint32_t sid, const IndexRecord& r);
+  /// Drops the subject's records.
+  void clear_records(uint32_t sid) noexcept;
+  /// Rewrites record_pool in subject order, without moved-from slots.
+  void compact_records();
 
   // ---- helpers (consent.cpp)
   void load();

@@ -1,6 +1,5 @@
 // The consent ledger's writes (append, import, GPC, erasure), reads (records,
-// history, export), the hash chain, preferences, the contact log and the bulk
-// filter.
+// history, export), the hash chain, preferences and the contact log.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -263,7 +262,7 @@ uint64_t Consent::Impl::append_records(std::span<const ConsentRecord> records, T
                      "purpose, channel and time)");
     }
     if (sid < first_new_id) {
-      for (const IndexRecord& x : subjects[sid].records) {
+      for (const IndexRecord& x : records_of(sid)) {
         if (x.time == r.time && x.purpose == purpose && x.channel == channel && x.decision != d) {
           throw Conflict(at_index(i) + "contradicts ledger record " + std::to_string(x.seq) + " (" +
                          consent_decision_name(r.decision) + " vs " +
@@ -355,11 +354,7 @@ uint64_t Consent::Impl::append_records(std::span<const ConsentRecord> records, T
     map_dirty = true;
   }
   for (const Pending& p : pending) {
-    auto& v = subjects[p.subject].records;
-    auto pos = std::upper_bound(v.begin(), v.end(), p.rec, [](const IndexRecord& a, const IndexRecord& b) {
-      return a.time < b.time || (a.time == b.time && a.seq < b.seq);
-    });
-    v.insert(pos, p.rec);
+    insert_record(p.subject, p.rec);
   }
   if (report) {
     report->appended = pending.size();
@@ -747,116 +742,6 @@ uint64_t Consent::contacts(const ConsentSubject& subject, std::string_view chann
 
 // ---- bulk filter ------------------------------------------------------------------------------
 
-ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purpose, std::string_view channel,
-                                    Timestamp at, const FilterOptions& options) const {
-  const Impl& m = *impl_;
-  ConsentQuery q = prepare(purpose, channel, options);
-  m.ensure_mapping();
-  ConsentFilterResult out;
-  out.input = persons.cardinality();
-
-  // Persons without any consent subject all get the same answer when the
-  // default denies: answer them without asking the graph.
-  const consent_detail::PersonQuery pq = m.prepare_person(q, at);
-  const bool default_allow = pq.e.default_allow;
-  const std::vector<uint32_t> members = persons.to_vector();
-
-  // Contiguous ranges of the members, one per thread, concatenated in order.
-  struct Part {
-    std::vector<uint64_t> reasons = std::vector<uint64_t>(256, 0);
-    std::vector<uint32_t> allowed;
-    std::vector<uint32_t> contact_person;
-    std::vector<ConsentSubject> contact_identifier;
-    std::exception_ptr error;
-  };
-  auto run = [&](Part& part, size_t begin, size_t end) {
-    try {
-      PersonScratch sc;
-      PersonConsentCheck pc;
-      part.allowed.reserve((end - begin) / 4 + 16);
-      // Each person costs dependent cache misses (its list head, its
-      // subjects, their records). A pipeline over the members prefetches
-      // them ahead, one stage per distance, each stage reading only lines
-      // the previous stage fetched long enough ago, so that the misses of
-      // consecutive persons overlap.
-      using consent_detail::prefetch_span;
-      const size_t n_heads = m.person_head.size();
-      auto head_of = [&](size_t j) { return members[j] < n_heads ? m.person_head[members[j]] : kNone; };
-      auto prefetch_records = [&](const Subject& s) {
-        if (!s.records.empty()) prefetch_span(s.records.data(), std::min<size_t>(s.records.size(), 6) * sizeof(IndexRecord));
-      };
-      for (size_t i = begin; i < end; ++i) {
-        if (i + 16 < end) {
-          const uint32_t h = head_of(i + 16);
-          if (h != kNone) prefetch_span(&m.subjects[h], consent_detail::kSubjectHotBytes);
-        }
-        if (i + 10 < end) {
-          const uint32_t h = head_of(i + 10);
-          if (h != kNone) {
-            const Subject& s = m.subjects[h];
-            prefetch_records(s);
-            if (s.next_in_person != kNone) prefetch_span(&m.subjects[s.next_in_person], consent_detail::kSubjectHotBytes);
-          }
-        }
-        if (i + 5 < end) {
-          const uint32_t h = head_of(i + 5);
-          if (h != kNone && m.subjects[h].next_in_person != kNone) prefetch_records(m.subjects[m.subjects[h].next_in_person]);
-        }
-        const uint32_t person = members[i];
-        const uint32_t head = person < m.person_head.size() ? m.person_head[person] : kNone;
-        if (head == kNone && !default_allow && !options.with_identifiers) {
-          // No subject, default deny: no_consent (or unknown_person).
-          if (person >= m.graph->ordinal_capacity() || !m.graph->key_of(person)) {
-            ++part.reasons[static_cast<uint16_t>(ConsentReason::unknown_person)];
-          } else {
-            ++part.reasons[static_cast<uint16_t>(ConsentReason::no_consent)];
-          }
-          continue;
-        }
-        m.check_person_impl(person, pq, options.with_identifiers, sc, pc);
-        if (pc.allowed) {
-          part.allowed.push_back(person);
-          if (options.with_identifiers) {
-            for (auto& s : pc.contactable) {
-              part.contact_person.push_back(person);
-              part.contact_identifier.push_back(std::move(s));
-            }
-          }
-        } else {
-          ++part.reasons[static_cast<uint16_t>(pc.reason) & 0xFF];
-        }
-      }
-    } catch (...) {
-      part.error = std::current_exception();
-    }
-  };
-  constexpr size_t kPerThread = 32768;  // below this, a thread costs more than it saves
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kPerThread + 1));
-  std::vector<Part> parts(threads);
-  {
-    std::vector<std::thread> workers;
-    const size_t n = members.size();
-    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(run, std::ref(parts[t]), n * t / threads, n * (t + 1) / threads);
-    run(parts[0], 0, n / threads);
-    for (auto& w : workers) w.join();
-  }
-  std::vector<uint64_t> reasons(256, 0);
-  std::vector<uint32_t> allowed;
-  for (Part& part : parts) {
-    if (part.error) std::rethrow_exception(part.error);
-    for (size_t r = 0; r < 256; ++r) reasons[r] += part.reasons[r];
-    allowed.insert(allowed.end(), part.allowed.begin(), part.allowed.end());
-    out.contact_person.insert(out.contact_person.end(), part.contact_person.begin(), part.contact_person.end());
-    for (auto& c : part.contact_identifier) out.contact_identifier.push_back(std::move(c));
-  }
-  out.allowed = Bitmap::from_values(allowed);
-  for (uint16_t r = 0; r < 256; ++r) {
-    if (reasons[r]) out.dropped.push_back({static_cast<ConsentReason>(r), reasons[r]});
-  }
-  return out;
-}
-
 // ---- rights requests ---------------------------------------------------------------------------
 
 std::string Consent::export_subject(const ConsentSubject& subject) const {
@@ -1053,8 +938,7 @@ ErasureReport Consent::erase(const ConsentSubject& subject, Timestamp at) {
     m.remove_slot(sid);
     Subject& s = m.subjects[sid];
     s.live = false;
-    s.records.clear();
-    s.records.shrink_to_fit();
+    m.clear_records(sid);
     std::string().swap(s.value);
     s.has_prefs = false;
     m.prefs.erase(sid);

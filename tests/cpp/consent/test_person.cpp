@@ -2,6 +2,9 @@
 // splits changing answers, bulk filtering of a segment.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <random>
+
 #include "cdpcore/identity.hpp"
 #include "consent_fixture.hpp"
 
@@ -322,4 +325,97 @@ TEST_CASE("consent person: check_many normalises through the attached graph like
   CHECK(many[1].reason == ConsentReason::withdrawn);
   CHECK(many[2].reason == ConsentReason::no_consent);
   CHECK(many[3].allowed);
+}
+
+// The bulk filter (segments large against the ledger) must answer every
+// person exactly as check_person does: same allowed set, same reason counts.
+TEST_CASE("consent person: a bulk filter answers each person as check_person does") {
+  const char* purposes[] = {"*", "marketing", "marketing.sms", "marketing.email"};
+  const char* channels[] = {"*", "sms", "email"};
+  int bulk_allowed = 0, checked = 0;
+  for (PersonRule rule : {PersonRule::strict, PersonRule::any_identifier}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      INFO("rule " << static_cast<int>(rule) << " variant " << variant);
+      std::mt19937_64 rng(100 + variant);
+      PersonFixture f(rule);
+      const int n = 300;
+      // Each person: a phone, every other one an e-mail, every fifth a second phone.
+      std::vector<std::vector<std::string>> person_values(n);
+      std::vector<std::string> values;
+      for (int i = 0; i < n; ++i) {
+        person_values[i].push_back("+86138" + std::to_string(20000000 + i));
+        if (i % 2 == 0) person_values[i].push_back("p" + std::to_string(i) + "@example.com");
+        if (i % 5 == 0) person_values[i].push_back("+86139" + std::to_string(20000000 + i));
+        for (const auto& v : person_values[i]) values.push_back(v);
+      }
+      std::vector<Record> recs(n);
+      for (int i = 0; i < n; ++i) {
+        for (const auto& v : person_values[i]) recs[i].identifiers.push_back({v[0] == '+' ? "phone" : "email", v});
+        recs[i].time = T0;
+        recs[i].source = "crm";
+      }
+      f.graph.link_batch(recs);
+      for (int k = 0; k < 1200; ++k) {
+        const std::string& v = values[rng() % values.size()];
+        const std::string type = v[0] == '+' ? "phone" : "email";
+        ConsentRecord r;
+        r.subject = {type, v};
+        r.purpose = purposes[rng() % 4];
+        r.channel = channels[rng() % 3];
+        r.decision = rng() % 3 == 0 ? static_cast<ConsentDecision>(1 + rng() % 4) : G;
+        r.time = T0 + hours(1) + static_cast<Timestamp>(k) * hours(1);
+        if (rng() % 6 == 0) r.expiry = r.time + static_cast<Timestamp>(1 + rng() % 2000) * hours(1);
+        r.legal_basis = rng() % 8 == 0 ? LegalBasis::legitimate_interest : LegalBasis::consent;
+        r.source = "form";
+        f.c->append(r, f.now);
+      }
+      if (variant == 1) {  // workspace quiet hours around the query time (UTC 12:00)
+        ContactPreferences d;
+        d.quiet_hours = QuietHours{11 * 60, 13 * 60};
+        f.c->set_default_preferences(d);
+      }
+      if (variant == 2) {  // person-level records and identifiers' own preferences
+        for (int k = 0; k < 40; ++k) {
+          auto key = f.graph.key_of(static_cast<PersonOrdinal>(rng() % n));
+          if (!key) continue;
+          f.add("person", std::to_string(*key), purposes[rng() % 4], channels[rng() % 3],
+                rng() % 2 ? G : W, T0 + hours(2000 + k));
+        }
+        for (int k = 0; k < 30; ++k) {
+          ContactPreferences p;
+          p.preferred_channels = {rng() % 2 ? "email" : "sms"};
+          f.c->set_preferences({"phone", person_values[rng() % n][0]}, p, T0);
+        }
+      }
+      Bitmap segment = f.graph.persons();
+      segment.add(f.graph.ordinal_capacity() + 3);  // an ordinal with no person
+      FilterOptions o;
+      o.contact_rules = variant != 3;
+      const Timestamp at = T0 + hours(1400) + hours(12 - (1400 % 24));
+      for (const char* purpose : {"marketing.sms", "marketing"}) {
+        for (const char* channel : {"sms", "email", "*"}) {
+          INFO(purpose << "/" << channel);
+          auto r = f.c->filter(segment, purpose, channel, at, o);
+          std::map<ConsentReason, uint64_t> want;
+          uint64_t allowed = 0;
+          for (uint32_t p : segment.to_vector()) {
+            auto one = f.c->check_person(p, purpose, channel, at, o);
+            ++checked;
+            REQUIRE(r.allowed.contains(p) == one.allowed);
+            if (one.allowed) {
+              ++allowed;
+            } else {
+              ++want[one.reason];
+            }
+          }
+          CHECK(r.allowed.cardinality() == allowed);
+          bulk_allowed += static_cast<int>(allowed);
+          std::map<ConsentReason, uint64_t> got(r.dropped.begin(), r.dropped.end());
+          CHECK(got == want);
+        }
+      }
+    }
+  }
+  CHECK(bulk_allowed > 500);
+  CHECK(checked > 10000);
 }
