@@ -359,6 +359,7 @@ void Consent::Impl::load() {
   load_taxonomy();
 
   subjects.clear();
+  subject_identifier.clear();
   slots.clear();
   live_subjects = 0;
   suppressed.clear();
@@ -1024,7 +1025,7 @@ void Consent::attach_identity(IdentityGraph& graph) {
   graph.add_listener(impl_->listener.get());
   std::lock_guard<std::mutex> lock(impl_->map_mu);
   impl_->map_dirty = true;
-  for (Subject& s : impl_->subjects) s.identifier = kNoIdentifier;
+  impl_->subject_identifier.clear();
 }
 
 void Consent::detach_identity() noexcept {
@@ -1048,14 +1049,14 @@ void Consent::Impl::ensure_mapping() const {
   const uint64_t live = graph->stats().identifiers;
   if (!map_dirty && change == map_change && capacity == map_capacity && live == map_live) return;
   std::vector<PersonOrdinal> part = graph->partition();
-  person_head.assign(graph->ordinal_capacity(), kNone);
+  const uint32_t n_persons = graph->ordinal_capacity();
   auto& subs = const_cast<std::vector<Subject>&>(subjects);
+  subject_identifier.resize(subs.size(), kNoIdentifier);
   std::vector<TypeId> graph_types(type_names.size(), kNoType);
   for (size_t t = 0; t < type_names.size(); ++t) graph_types[t] = graph->type_id(type_names[t]);
-  for (size_t id = subs.size(); id-- > 0;) {
+  for (size_t id = 0; id < subs.size(); ++id) {
     Subject& s = subs[id];
     s.person = kNone;
-    s.next_in_person = kNone;
     if (!s.live) continue;
     PersonOrdinal ord = kNoPerson;
     if (s.type == person_type) {
@@ -1064,21 +1065,20 @@ void Consent::Impl::ensure_mapping() const {
     } else {
       const TypeId gt = graph_types[s.type];
       if (gt == kNoType) continue;
-      if (s.identifier == kNoIdentifier) {
-        if (auto i = graph->identifier_id(gt, s.value)) s.identifier = *i;
+      IdentifierId& ident = subject_identifier[id];
+      if (ident == kNoIdentifier) {
+        if (auto i = graph->identifier_id(gt, s.value)) ident = *i;
       }
-      if (s.identifier != kNoIdentifier && s.identifier < part.size()) ord = part[s.identifier];
+      if (ident != kNoIdentifier && ident < part.size()) ord = part[ident];
     }
-    if (ord == kNoPerson || ord >= person_head.size()) continue;
+    if (ord == kNoPerson || ord >= n_persons) continue;
     s.person = ord;
-    s.next_in_person = person_head[ord];
-    person_head[ord] = static_cast<uint32_t>(id);
   }
-  person_subject_begin.assign(person_head.size() + 1, 0);
+  person_subject_begin.assign(size_t{n_persons} + 1, 0);
   for (const Subject& s : subs) {
     if (s.person != kNone) ++person_subject_begin[s.person + 1];
   }
-  for (size_t o = 0; o < person_head.size(); ++o) person_subject_begin[o + 1] += person_subject_begin[o];
+  for (size_t o = 0; o < n_persons; ++o) person_subject_begin[o + 1] += person_subject_begin[o];
   person_subjects.resize(person_subject_begin.back());
   {
     std::vector<uint32_t> fill(person_subject_begin.begin(), person_subject_begin.end() - 1);
@@ -1132,8 +1132,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
   sc.ids.clear();
   sc.allowed.clear();
   sc.person_records.clear();
-  const uint32_t head = person < person_head.size() ? person_head[person] : kNone;
-  for (uint32_t s = head; s != kNone; s = subjects[s].next_in_person) {
+  for (uint32_t s : subjects_of_person(person)) {
     sc.group.push_back(s);
     if (subjects[s].type == person_type) {
       sc.person_records.push_back(records_of(s));

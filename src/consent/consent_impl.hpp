@@ -70,21 +70,18 @@ struct RecordRange {
   uint32_t capacity = 0;
 };
 
-// The fields a person-level check reads come first (kSubjectHotBytes); the
-// value, read by lookups, last.
-struct Subject {
+// One cache line: what a lookup compares (type, hash, value) and what a
+// check then reads (records).
+struct alignas(64) Subject {
   uint16_t type = 0;  // index into Impl::type_names
   bool live = false;  // false once erased (or an id gap)
   bool has_prefs = false;
-  // Identity mapping (rebuilt when the graph changes).
-  uint32_t person = kNone;
-  uint32_t next_in_person = kNone;
-  IdentifierId identifier = kNoIdentifier;
+  uint32_t person = kNone;  // the person's ordinal (rebuilt when the graph changes)
   uint64_t hash = 0;
   RecordRange records;  // sorted by (time, seq)
-  std::string value;    // read by lookups; short values are inline
+  std::string value;    // short values are inline
 };
-inline constexpr size_t kSubjectHotBytes = offsetof(Subject, value);
+static_assert(sizeof(Subject) == 64);
 
 /// Prefetches the cache lines of [p, p + bytes).
 inline void prefetch_span(const void* p, size_t bytes) noexcept {
@@ -204,12 +201,16 @@ struct Consent::Impl {
   mutable uint64_t map_change = 0;
   mutable uint32_t map_capacity = 0;
   mutable uint64_t map_live = 0;
-  mutable std::vector<uint32_t> person_head;  // ordinal → first subject
-  // The same map as CSR: person_subjects[person_subject_begin[o] ..
-  // person_subject_begin[o + 1]) are the subjects of ordinal o, ascending
-  // (the order of the person_head lists).
+  // person_subjects[person_subject_begin[o] .. person_subject_begin[o + 1])
+  // are the subjects of ordinal o, ascending.
   mutable std::vector<uint32_t> person_subject_begin;
   mutable std::vector<uint32_t> person_subjects;
+  mutable std::vector<IdentifierId> subject_identifier;  // the graph's id of each subject (cache)
+  std::span<const uint32_t> subjects_of_person(uint32_t person) const noexcept {
+    if (person + size_t{1} >= person_subject_begin.size()) return {};
+    return {person_subjects.data() + person_subject_begin[person],
+            person_subject_begin[person + 1] - person_subject_begin[person]};
+  }
 
   std::span<const IndexRecord> records_of(uint32_t sid) const noexcept {
     const RecordRange& r = subjects[sid].records;

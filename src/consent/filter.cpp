@@ -100,12 +100,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   const ConsentReason shared_rule =
       bulk && q.contact_rules ? m.contact_rules({}, kNone, q, at) : ConsentReason::granted;
   const size_t n_subjects = m.subjects.size();
-  const size_t n_persons = m.person_head.size();
-  auto subjects_of = [&](uint32_t person) {
-    if (person >= n_persons) return std::span<const uint32_t>();
-    return std::span<const uint32_t>(m.person_subjects.data() + m.person_subject_begin[person],
-                                     m.person_subject_begin[person + 1] - m.person_subject_begin[person]);
-  };
+  auto subjects_of = [&](uint32_t person) { return m.subjects_of_person(person); };
   std::unique_ptr<uint8_t[]> marked;
   std::unique_ptr<uint64_t[]> answer;
   if (bulk) {

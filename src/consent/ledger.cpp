@@ -855,8 +855,7 @@ ErasureReport Consent::erase(const ConsentSubject& subject, Timestamp at) {
     if (!person) throw NotFound("person " + v + " is not in the identity graph");
     for (const IdentifierInfo& info : m.graph->identifiers_of(*person)) targets.push_back({info.type_name, info.value});
     m.ensure_mapping();
-    const uint32_t head = *person < m.person_head.size() ? m.person_head[*person] : kNone;
-    for (uint32_t s = head; s != kNone; s = m.subjects[s].next_in_person) {
+    for (uint32_t s : m.subjects_of_person(*person)) {
       ConsentSubject cs{m.type_names[m.subjects[s].type], m.subjects[s].value};
       if (std::find(targets.begin(), targets.end(), cs) == targets.end()) targets.push_back(cs);
     }
