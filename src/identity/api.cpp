@@ -482,14 +482,14 @@ std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t li
   const GraphState& g = *impl_;
   std::vector<ChangeEvent> out;
   if (!g.db) {
-    if (!g.mem_log.empty() && g.mem_log.front().seq > cursor + 1) {
+    if (!g.mem_log.empty() && g.mem_log_first > cursor + 1) {
       throw StateError("changes_since(" + std::to_string(cursor) + "): the in-memory log starts at " +
-                       std::to_string(g.mem_log.front().seq) + " (memory_log_limit)");
+                       std::to_string(g.mem_log_first) + " (memory_log_limit)");
     }
-    for (const MemChange& m : g.mem_log) {
-      if (m.seq <= cursor) continue;
-      if (out.size() >= limit) break;
-      out.push_back(g.materialise_mem(m));
+    // Consecutive sequence numbers: start at the cursor's successor directly.
+    const uint64_t skip = cursor + 1 > g.mem_log_first ? cursor + 1 - g.mem_log_first : 0;
+    for (uint64_t i = skip; i < g.mem_log.size() && out.size() < limit; ++i) {
+      out.push_back(g.materialise_mem(g.mem_log_first + i, g.mem_log[i]));
     }
     return out;
   }

@@ -192,7 +192,8 @@ void GraphState::commit_batch() {
     for (size_t i = 0; i < pending.size(); ++i) {
       const uint64_t seq = last_seq_mark + i + 1;
       const PendingChange& p = pending[i];
-      mem_log.push_back({seq, p});
+      if (mem_log.empty()) mem_log_first = seq;
+      mem_log.push_back(p);
       if (p.source == kNone && !pending_note.empty()) mem_notes[seq] = pending_note;
       if (p.parts_end > p.parts_begin) {
         std::vector<SplitPart>& parts = mem_parts[seq];
@@ -218,7 +219,7 @@ void GraphState::commit_batch() {
 
 void GraphState::trim_memory_logs() {
   while (mem_log.size() > options.memory_log_limit) {
-    const uint64_t seq = mem_log.front().seq;
+    const uint64_t seq = mem_log_first++;
     mem_notes.erase(seq);
     mem_parts.erase(seq);
     mem_log.pop_front();
@@ -258,16 +259,15 @@ std::vector<ChangeEvent> GraphState::materialise_pending(bool with_values) const
   return out;
 }
 
-ChangeEvent GraphState::materialise_mem(const MemChange& m) const {
-  const PendingChange& p = m.c;
+ChangeEvent GraphState::materialise_mem(uint64_t seq, const PendingChange& p) const {
   ChangeEvent e;
-  e.seq = m.seq;
+  e.seq = seq;
   e.kind = p.kind;
   e.cause = p.cause;
   e.time = p.time;
   if (p.source != kNone) {
     e.source = sources[p.source];
-  } else if (auto it = mem_notes.find(m.seq); it != mem_notes.end()) {
+  } else if (auto it = mem_notes.find(seq); it != mem_notes.end()) {
     e.source = it->second;
   }
   e.record = p.record;
@@ -275,7 +275,7 @@ ChangeEvent GraphState::materialise_mem(const MemChange& m) const {
   e.key = p.key;
   e.absorbed = p.absorbed;
   e.absorbed_key = p.absorbed_key;
-  if (auto it = mem_parts.find(m.seq); it != mem_parts.end()) e.parts = it->second;
+  if (auto it = mem_parts.find(seq); it != mem_parts.end()) e.parts = it->second;
   return e;
 }
 

@@ -87,7 +87,7 @@ class Journal {
     active_ = false;
     entries_.clear();
     bytes_.clear();
-    if (bytes_.capacity() > (8u << 20)) {
+    if (bytes_.capacity() > (1u << 20) || entries_.capacity() * sizeof(Entry) > (1u << 20)) {
       bytes_.shrink_to_fit();
       entries_.shrink_to_fit();
     }

@@ -756,7 +756,7 @@ size_t GraphState::memory_bytes() const {
        occ_next.memory_bytes();
   b += persons.memory_bytes() + p_counts.memory_bytes() + key_state.memory_bytes();
   b += free_ordinals.capacity() * 4 + pending_free.capacity() * 4;
-  b += mem_log.size() * sizeof(MemChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
+  b += mem_log.size() * sizeof(PendingChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;
 }

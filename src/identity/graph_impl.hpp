@@ -124,12 +124,6 @@ struct Part {
 
 struct LinkScratch;
 
-/// A change-log entry kept by an in-memory graph (compact; notes and split
-/// parts are kept aside).
-struct MemChange {
-  uint64_t seq;
-  PendingChange c;
-};
 
 struct GraphState {
   GraphState();
@@ -201,7 +195,11 @@ struct GraphState {
   std::vector<PendingPart> pending_parts;
   std::vector<uint32_t> pending_part_ids;
   std::vector<LinkConflict> pending_conflicts;
-  std::deque<MemChange> mem_log;          // in-memory graphs only
+  // In-memory graphs only: the change log's latest entries (notes and split
+  // parts kept aside). Sequence numbers are consecutive: mem_log[i] is change
+  // mem_log_first + i.
+  std::deque<PendingChange> mem_log;
+  uint64_t mem_log_first = 1;
   std::map<uint64_t, std::string> mem_notes;               // seq -> note (changes not caused by a record)
   std::map<uint64_t, std::vector<SplitPart>> mem_parts;    // seq -> parts of a split
   std::unique_ptr<LinkScratch> scratch;   // working vectors of apply_record
@@ -292,7 +290,7 @@ struct GraphState {
   void deliver_events();
   void notify_rollback() noexcept;
   std::vector<ChangeEvent> materialise_pending(bool with_values) const;
-  ChangeEvent materialise_mem(const MemChange& m) const;
+  ChangeEvent materialise_mem(uint64_t seq, const PendingChange& p) const;
   void trim_memory_logs();
 
   // ---- linking

@@ -150,3 +150,28 @@ TEST_CASE("identity: a blocklisted value never links and blocking a linked one s
   CHECK(!g.ordinal_of(phone, "13800000000"));
   CHECK(g.persons().cardinality() == 3);
 }
+
+TEST_CASE("identity: the in-memory change log keeps the latest memory_log_limit changes, read from any cursor") {
+  IdentityOptions o;
+  o.memory_log_limit = 4;
+  IdentityGraph g(o);
+  g.register_default_types();
+  for (int i = 0; i < 8; ++i) {
+    const std::string cookie = "c" + std::to_string(i), email = "e" + std::to_string(i) + "@x.com";
+    g.link(rec({{"cookie", cookie.c_str()}}, 100 + i));
+    g.link(rec({{"email", email.c_str()}}, 200 + i));
+    CHECK(g.link(rec({{"cookie", cookie.c_str()}, {"email", email.c_str()}}, 300 + i)).merges == 1);
+  }
+  CHECK(g.last_change() == 8);
+  CHECK_THROWS_AS(g.changes_since(0), StateError);
+  auto seqs = [&](uint64_t cursor, size_t limit) {
+    std::vector<uint64_t> out;
+    for (const ChangeEvent& e : g.changes_since(cursor, limit)) out.push_back(e.seq);
+    return out;
+  };
+  CHECK(seqs(4, 100) == std::vector<uint64_t>{5, 6, 7, 8});
+  CHECK(seqs(6, 100) == std::vector<uint64_t>{7, 8});
+  CHECK(seqs(6, 1) == std::vector<uint64_t>{7});
+  CHECK(seqs(8, 100).empty());
+  CHECK(g.changes_since(6)[0].kind == ChangeKind::merged);
+}
