@@ -134,13 +134,16 @@ class Context:
     # ---- native programs ------------------------------------------------------------------
     def configure(self) -> None:
         """Configure the benchmark build directory (release, benchmarks and the
-        Python module on, tests off) once per run."""
+        Python module on) once per run. A new directory gets no tests or
+        examples; an existing one (--build-dir) keeps its own choice, so that
+        its test binaries are not left stale."""
         if self._configured:
             return
         cmd = ["cmake", "-S", str(ROOT), "-B", str(self.build_dir), "-G", "Ninja",
                f"-DCMAKE_BUILD_TYPE={self.build_type}", "-DCDPCORE_BUILD_BENCHMARKS=ON",
-               "-DCDPCORE_BUILD_TESTS=OFF", "-DCDPCORE_BUILD_EXAMPLES=OFF", "-DCDPCORE_BUILD_PYTHON=ON",
-               f"-DPython_EXECUTABLE={sys.executable}"]
+               "-DCDPCORE_BUILD_PYTHON=ON", f"-DPython_EXECUTABLE={sys.executable}"]
+        if not (self.build_dir / "CMakeCache.txt").exists():
+            cmd += ["-DCDPCORE_BUILD_TESTS=OFF", "-DCDPCORE_BUILD_EXAMPLES=OFF"]
         _run_checked(cmd, "configure")
         self._configured = True
 
