@@ -183,7 +183,7 @@ void GraphState::commit_batch() {
   for (uint32_t id : deleted_ids) {
     table.erase(hash_of(id), id);
     const uint64_t m = ids[id].meta;
-    arena.scrub(meta_off(m), meta_len(m));
+    arena.scrub(meta_off(m), arena_size(m));
   }
   deleted_ids.clear();
   for (auto& s : pending_suppress) suppressed.insert(std::move(s));

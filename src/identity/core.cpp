@@ -35,18 +35,27 @@ GraphState::GraphState() : scratch(std::make_unique<LinkScratch>()) {
 
 GraphState::~GraphState() = default;
 
-uint64_t GraphState::hash_of(uint32_t id) const noexcept { return hash_identifier(type_of(id), value_of(id)); }
+uint64_t GraphState::hash_of(uint32_t id) const noexcept {
+  // Rehashing all identifiers when the table is rebuilt: no allocation.
+  const uint64_t m = ids[id].meta;
+  const char* stored = arena.get(meta_off(m), 0).data();
+  const Packing p = packing(m);
+  if (p == Packing::none) return hash_identifier(type_of(id), std::string_view(stored, meta_len(m)));
+  char buf[kMaxIdentifierLength];
+  unpack_value_into(stored, p, meta_len(m), buf);
+  return hash_identifier(type_of(id), std::string_view(buf, meta_len(m)));
+}
 
 std::string GraphState::display_value(uint32_t id) const {
-  const std::string_view v = value_of(id);
+  const std::string v = value_of(id);
   return binary_type(type_of(id)) ? to_hex_bytes(v) : std::string(v);
 }
 
 uint32_t GraphState::lookup(uint32_t type, std::string_view stored, uint64_t h) const {
   const uint32_t found = table.find(h, [&](uint32_t id) {
     const uint64_t m = ids[id].meta;
-    if (meta_type(m) != type || meta_len(m) != stored.size() || (meta_flags(m) & kFlagDeleted)) return false;
-    return std::memcmp(arena.get(meta_off(m), stored.size()).data(), stored.data(), stored.size()) == 0;
+    if (meta_type(m) != type || (meta_flags(m) & kFlagDeleted)) return false;
+    return value_equals(m, stored);
   });
   return found == UINT32_MAX ? kNone : found;
 }
@@ -96,8 +105,7 @@ void GraphState::resolve_items(Item* items, size_t n) const {
       }
       const IdRec& r = ids[cand[i]];
       const uint64_t mt = r.meta;
-      if (meta_type(mt) == it[i].type && meta_len(mt) == it[i].value.size() && !(meta_flags(mt) & kFlagDeleted) &&
-          std::memcmp(arena.get(meta_off(mt), it[i].value.size()).data(), it[i].value.data(), it[i].value.size()) == 0) {
+      if (meta_type(mt) == it[i].type && !(meta_flags(mt) & kFlagDeleted) && value_equals(mt, it[i].value)) {
         it[i].found = cand[i];
       } else {
         it[i].found = lookup(it[i].type, it[i].value, it[i].hash);  // a tag collision: probe on
@@ -174,8 +182,7 @@ uint32_t GraphState::create_identifier(uint32_t type, std::string_view stored, u
   if (id_count() >= kMaxIds) throw LimitError("identity graph: more than 2^30 identifiers");
   if (table.full()) grow_table();
   const uint32_t id = id_count();
-  ids.push_back({pack_meta(arena.append(stored), static_cast<uint32_t>(stored.size()), type, flags), kNone, id, kNone,
-                 tmin});
+  ids.push_back({store_value(stored, type, flags), kNone, id, kNone, tmin});
   seen.push_back(0);
   table.insert(h, id);
   ++live_ids;
@@ -285,7 +292,9 @@ void GraphState::free_person(uint32_t ord, bool erased) {
 }
 
 void GraphState::set_flags(uint32_t id, uint8_t f) {
-  ids.mut(id).meta = meta_with_flags(ids[id].meta, f);
+  // The packing bits describe the stored bytes, not the identifier's state: kept.
+  const uint8_t packing = flags_of(id) & (kFlagPackedHex | kFlagPackedUuid);
+  ids.mut(id).meta = meta_with_flags(ids[id].meta, static_cast<uint8_t>((f & ~(kFlagPackedHex | kFlagPackedUuid)) | packing));
   mark_dirty_id(id);
 }
 

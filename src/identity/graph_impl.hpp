@@ -26,6 +26,7 @@
 #include "cdpcore/workspace.hpp"
 #include "identity/containers.hpp"
 #include "identity/normalize.hpp"
+#include "identity/value_codec.hpp"
 
 namespace cdpcore::sql {
 class Database;
@@ -46,6 +47,8 @@ constexpr uint64_t kKeyAlive = uint64_t{1} << 63;
 constexpr uint8_t kFlagBlocked = 1;
 constexpr uint8_t kFlagDeleted = 2;
 constexpr uint8_t kFlagBlocklist = 4;  // blocked by block(), not by the threshold
+constexpr uint8_t kFlagPackedHex = 8;   // the arena holds the value packed (value_codec.hpp)
+constexpr uint8_t kFlagPackedUuid = 16;
 
 inline uint64_t pack_meta(uint64_t off, uint32_t len, uint32_t type, uint8_t flags) {
   return off | (static_cast<uint64_t>(len) << 38) | (static_cast<uint64_t>(type) << 48) |
@@ -221,9 +224,37 @@ struct GraphState {
   uint32_t id_count() const noexcept { return static_cast<uint32_t>(ids.size()); }
   uint64_t record_count() const noexcept { return rec_time.size(); }
   uint32_t capacity() const noexcept { return static_cast<uint32_t>(persons.size()); }
-  std::string_view value_of(uint32_t id) const noexcept {
+  static Packing packing(uint64_t meta) noexcept {
+    const uint8_t f = meta_flags(meta);
+    return (f & kFlagPackedHex) ? Packing::hex : (f & kFlagPackedUuid) ? Packing::uuid : Packing::none;
+  }
+  static uint8_t packing_flag(Packing p) noexcept {
+    return p == Packing::hex ? kFlagPackedHex : p == Packing::uuid ? kFlagPackedUuid : 0;
+  }
+  /// The stored form of an identifier's value.
+  std::string value_of(uint32_t id) const {
     const uint64_t m = ids[id].meta;
-    return arena.get(meta_off(m), meta_len(m));
+    return unpack_value(arena.get(meta_off(m), 0).data(), packing(m), meta_len(m));
+  }
+  /// Bytes the value takes in the arena.
+  static size_t arena_size(uint64_t meta) noexcept { return packed_size(packing(meta), meta_len(meta)); }
+  /// Whether the identifier with `meta` holds the stored form `v`.
+  bool value_equals(uint64_t meta, std::string_view v) const noexcept {
+    return meta_len(meta) == v.size() && packed_equals(arena.get(meta_off(meta), 0).data(), packing(meta), v);
+  }
+  /// Appends `v` to the arena in its packed form; returns the meta of an
+  /// identifier of `type` with `flags` holding it.
+  uint64_t store_value(std::string_view v, uint32_t type, uint8_t flags) {
+    const Packing p = packing_of(v);
+    uint64_t off;
+    if (p == Packing::none) {
+      off = arena.append(v);
+    } else {
+      char buf[kMaxIdentifierLength / 2 + 16];
+      pack_value(v, p, buf);
+      off = arena.append(std::string_view(buf, packed_size(p, v.size())));
+    }
+    return pack_meta(off, static_cast<uint32_t>(v.size()), type, static_cast<uint8_t>(flags | packing_flag(p)));
   }
   uint32_t type_of(uint32_t id) const noexcept { return meta_type(ids[id].meta); }
   uint8_t flags_of(uint32_t id) const noexcept { return meta_flags(ids[id].meta); }

@@ -380,8 +380,7 @@ void GraphState::load() {
       const std::string_view sv(reinterpret_cast<const char*>(v.data()), v.size());
       const uint8_t flags = static_cast<uint8_t>(st.column_int64(3) & (kFlagBlocked | kFlagBlocklist));
       const uint32_t nid = id_count();
-      ids.push_back({pack_meta(arena.append(sv), static_cast<uint32_t>(v.size()), static_cast<uint32_t>(type), flags),
-                     kNone, nid, kNone, INT32_MIN + 1});
+      ids.push_back({store_value(sv, static_cast<uint32_t>(type), flags), kNone, nid, kNone, INT32_MIN + 1});
       seen.push_back(static_cast<uint8_t>(std::clamp<int64_t>(st.column_int64(4), 0, 255)));
       if (table.full()) grow_table();
       table.insert(hash_identifier(static_cast<uint32_t>(type), sv), nid);

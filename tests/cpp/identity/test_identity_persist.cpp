@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -8,6 +9,7 @@
 
 #include "cdpcore/identity.hpp"
 #include "cdpcore/workspace.hpp"
+#include "identity/value_codec.hpp"
 #include "util/sqlite.hpp"
 
 using namespace cdpcore;
@@ -405,4 +407,85 @@ TEST_CASE("identity: auto-block counts distinct persons, not repeated sightings"
   h.link({{{hc, "B"}, {hp, "P"}}, days(3), "shop"});
   h.link({{{hc, "C"}}, days(3), "crm"});
   CHECK(h.link({{{hc, "C"}, {hp, "P"}}, days(4), "shop"}).newly_blocked == 1);
+}
+
+TEST_CASE("identity: hex and UUID values are packed in memory and read back exactly") {
+  using namespace cdpcore::idg;
+  // The codec on its own: round trips, equality, and the shapes it leaves alone.
+  const std::string cookie = "0123456789abcdef0123456789abcdef";
+  const std::string uuid = "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b";
+  const std::string sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  for (const std::string& v : {cookie, uuid, sha}) {
+    const Packing p = packing_of(v);
+    CHECK(p != Packing::none);
+    std::string packed(packed_size(p, v.size()), '\0');
+    pack_value(v, p, packed.data());
+    CHECK(packed.size() == (p == Packing::uuid ? 16u : v.size() / 2));
+    CHECK(unpack_value(packed.data(), p, v.size()) == v);
+    CHECK(packed_equals(packed.data(), p, v));
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::string w = v;
+      w[i] = w[i] == '0' ? '1' : (w[i] == '-' ? 'a' : '0');
+      CHECK_FALSE(packed_equals(packed.data(), p, w));
+    }
+  }
+  CHECK(packing_of("0123456789ABCDEF0123") == Packing::none);               // upper case
+  CHECK(packing_of("0123456789abcdef012") == Packing::none);                // odd length
+  CHECK(packing_of("0123456789abcde") == Packing::none);                    // short
+  CHECK(packing_of("3F2B8C1E-9A4D-4E6F-8B7A-1C2D3E4F5A6B") == Packing::none);
+  CHECK(packing_of("3f2b8c1e-9a4d-4e6f-8b7a_1c2d3e4f5a6b") == Packing::none);
+
+  // In a graph bound to a file: lookups, values, reopening, erasure.
+  TempFile file("packed");
+  const std::string upper_uuid = "3F2B8C1E-9A4D-4E6F-8B7A-1C2D3E4F5A6B";
+  PersonKey key = 0;
+  {
+    auto ws = Workspace::open(file.str());
+    IdentityGraph g(ws);
+    IdentifierTypeOptions none;
+    none.normalizer = Normalizer::none;
+    g.register_type("cookie", none);
+    g.register_type("device", none);
+    g.register_type("email", none);
+    Record r;
+    r.identifiers = {{"cookie", cookie}, {"device", uuid}, {"email", "a@x.com"}};
+    r.time = 1;
+    r.source = "web";
+    g.link(r);
+    Record other;
+    other.identifiers = {{"device", upper_uuid}};  // another value: not normalised here
+    other.time = 2;
+    other.source = "web";
+    g.link(other);
+    const auto p = g.ordinal_of("cookie", cookie);
+    REQUIRE(p);
+    CHECK(g.ordinal_of("device", uuid) == p);
+    REQUIRE(g.ordinal_of("device", upper_uuid));
+    CHECK(g.ordinal_of("device", upper_uuid) != p);
+    CHECK_FALSE(g.ordinal_of("cookie", "0123456789abcdef0123456789abcdee"));
+    std::vector<std::string> values;
+    for (const auto& info : g.identifiers_of(*p)) values.push_back(info.value);
+    std::sort(values.begin(), values.end());
+    CHECK(values == std::vector<std::string>{cookie, uuid, "a@x.com"});
+    key = *g.key_of(*p);
+  }
+  {
+    auto ws = Workspace::open(file.str());
+    IdentityGraph g(ws);
+    const auto p = g.ordinal_of("device", uuid);
+    REQUIRE(p);
+    CHECK(g.key_of(*p) == key);
+    CHECK(g.ordinal_of("cookie", cookie) == p);
+    Record again;
+    again.identifiers = {{"cookie", cookie}, {"email", "b@x.com"}};
+    again.time = 3;
+    again.source = "app";
+    CHECK(g.link(again).new_persons == 0);  // the packed cookie is found again
+    CHECK(g.ordinal_of("email", "b@x.com") == p);
+    g.erase_person(*p);
+    CHECK_FALSE(g.ordinal_of("device", uuid));
+    CHECK_FALSE(g.ordinal_of("cookie", cookie));
+    CHECK(g.ordinal_of("device", upper_uuid));
+  }
+  CHECK(file_bytes(file.str()).find(cookie) == std::string::npos);
 }
