@@ -9,11 +9,11 @@
 //      in that order after a load), packing each answer with the subject's
 //      flags;
 //   3. decide each person from its subjects' packed answers.
-// It covers the common case (a segment of more than a sixteenth as many
-// persons as the ledger has subjects): no answer from an identifier's preferences
-// (persons with person-level records or their own preferences go through the
-// general path), no workspace-wide frequency caps, a regime where missing
-// consent denies, and no contactable identifiers asked for.
+// It covers the common case: a segment of at least a sixteenth as many
+// persons as the ledger has subjects, the strict or any_identifier rule, no
+// workspace-wide frequency caps, a regime where missing consent denies, and
+// no contactable identifiers asked for. Persons with person-level records or
+// preferences of their own still go through the general path.
 #include <algorithm>
 #include <exception>
 #include <memory>
@@ -89,14 +89,14 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kPerThread + 1));
   std::vector<Part> parts(threads);
 
-  // Without contact rules of their own, identifiers answer the workspace's
-  // rules, the same for all of them (quiet hours depend on the time only).
   // The bulk passes scan every subject once: worth it for a segment that is
   // not a small part of the ledger.
   const bool bulk = members.size() * 16 >= m.subjects.size() && !options.with_identifiers &&
                     !pq.no_records.allowed() &&
                     m.options.person_rule != PersonRule::pooled && m.last_seq < (uint64_t{1} << kSeqBits) &&
                     (!q.contact_rules || m.default_prefs.caps.empty());
+  // Without contact rules of their own, identifiers answer the workspace's
+  // rules, the same for all of them (quiet hours depend on the time only).
   const ConsentReason shared_rule =
       bulk && q.contact_rules ? m.contact_rules({}, kNone, q, at) : ConsentReason::granted;
   const size_t n_subjects = m.subjects.size();
