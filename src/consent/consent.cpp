@@ -425,11 +425,10 @@ void Consent::Impl::load() {
       RecordRange& r = subjects[owner[k]].records;
       record_pool[r.begin + r.size++] = loaded[k];
     }
-    auto cmp = [](const IndexRecord& a, const IndexRecord& b) { return less_key(a.time, a.seq, b.time, b.seq); };
     for (Subject& s : subjects) {
       auto first = record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin);
       auto last = first + s.records.size;
-      if (!std::is_sorted(first, last, cmp)) std::sort(first, last, cmp);
+      if (!std::is_sorted(first, last, record_before)) std::sort(first, last, record_before);
     }
   }
   {
@@ -549,9 +548,7 @@ void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
   }
   auto first = record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin);
   auto last = first + r.size;
-  auto pos = std::upper_bound(first, last, rec, [](const IndexRecord& a, const IndexRecord& b) {
-    return less_key(a.time, a.seq, b.time, b.seq);
-  });
+  auto pos = std::upper_bound(first, last, rec, record_before);
   std::move_backward(pos, last, last + 1);
   *pos = rec;
   ++r.size;
@@ -1050,13 +1047,12 @@ void Consent::Impl::ensure_mapping() const {
   if (!map_dirty && change == map_change && capacity == map_capacity && live == map_live) return;
   std::vector<PersonOrdinal> part = graph->partition();
   const uint32_t n_persons = graph->ordinal_capacity();
-  auto& subs = const_cast<std::vector<Subject>&>(subjects);
-  subject_identifier.resize(subs.size(), kNoIdentifier);
+  std::vector<uint32_t> person_of(subjects.size(), kNone);
+  subject_identifier.resize(subjects.size(), kNoIdentifier);
   std::vector<TypeId> graph_types(type_names.size(), kNoType);
   for (size_t t = 0; t < type_names.size(); ++t) graph_types[t] = graph->type_id(type_names[t]);
-  for (size_t id = 0; id < subs.size(); ++id) {
-    Subject& s = subs[id];
-    s.person = kNone;
+  for (size_t id = 0; id < subjects.size(); ++id) {
+    const Subject& s = subjects[id];
     if (!s.live) continue;
     PersonOrdinal ord = kNoPerson;
     if (s.type == person_type) {
@@ -1072,18 +1068,18 @@ void Consent::Impl::ensure_mapping() const {
       if (ident != kNoIdentifier && ident < part.size()) ord = part[ident];
     }
     if (ord == kNoPerson || ord >= n_persons) continue;
-    s.person = ord;
+    person_of[id] = ord;
   }
   person_subject_begin.assign(size_t{n_persons} + 1, 0);
-  for (const Subject& s : subs) {
-    if (s.person != kNone) ++person_subject_begin[s.person + 1];
+  for (uint32_t ord : person_of) {
+    if (ord != kNone) ++person_subject_begin[ord + 1];
   }
   for (size_t o = 0; o < n_persons; ++o) person_subject_begin[o + 1] += person_subject_begin[o];
   person_subjects.resize(person_subject_begin.back());
   {
     std::vector<uint32_t> fill(person_subject_begin.begin(), person_subject_begin.end() - 1);
-    for (size_t id = 0; id < subs.size(); ++id) {
-      if (subs[id].person != kNone) person_subjects[fill[subs[id].person]++] = static_cast<uint32_t>(id);
+    for (size_t id = 0; id < person_of.size(); ++id) {
+      if (person_of[id] != kNone) person_subjects[fill[person_of[id]]++] = static_cast<uint32_t>(id);
     }
   }
   map_dirty = false;
@@ -1100,11 +1096,7 @@ PersonQuery Consent::Impl::prepare_person(const ConsentQuery& q, Timestamp at) c
   const Channel& ch = channels[q.channel];
   pq.typed_channel = !ch.spec.identifier_types.empty();
   pq.channel_type.resize(type_names.size());
-  for (size_t t = 0; t < type_names.size(); ++t) {
-    pq.channel_type[t] = !pq.typed_channel || std::find(ch.spec.identifier_types.begin(),
-                                                        ch.spec.identifier_types.end(),
-                                                        type_names[t]) != ch.spec.identifier_types.end();
-  }
+  for (size_t t = 0; t < type_names.size(); ++t) pq.channel_type[t] = ch.receives(type_names[t]);
   pq.no_records = evaluate({}, {}, pq.e);
   return pq;
 }
@@ -1120,10 +1112,6 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
   const EvalQuery& e = pq.e;
   const Channel& ch = channels[q.channel];
   const bool typed_channel = pq.typed_channel;
-  auto channel_type = [&](const std::string& name) {
-    return !typed_channel || std::find(ch.spec.identifier_types.begin(), ch.spec.identifier_types.end(), name) !=
-                                 ch.spec.identifier_types.end();
-  };
   auto subject_channel_type = [&](uint32_t sid) { return pq.channel_type[subjects[sid].type] != 0; };
 
   // The person's subjects: person keys (their records apply to every
@@ -1154,13 +1142,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
     return evaluate_many(sc.all, e);
   };
 
-  Eval best_deny{ConsentReason::no_consent, 0};
-  auto rank = [](ConsentReason x) { return deny_rank(x); };
-  auto note_deny = [&](const Eval& r) {
-    if (rank(r.reason) > rank(best_deny.reason) || (rank(r.reason) == rank(best_deny.reason) && r.seq > best_deny.seq)) {
-      best_deny = r;
-    }
-  };
+  BestDeny deny;
   auto note_allow = [&](const Eval& r) {
     if (!out.allowed || r.seq > out.record) {
       out.record = r.seq;
@@ -1198,7 +1180,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
           out.record = r.seq;
           return;
         }
-        if (is_channel) note_deny(r);
+        if (is_channel) deny.note(r);
         continue;
       }
       if (!is_channel) continue;
@@ -1217,7 +1199,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
     if (typed_channel && graph) {
       queried_graph = true;
       for (const IdentifierInfo& info : graph->identifiers_of(person)) {
-        if (info.blocked || !channel_type(info.type_name)) continue;
+        if (info.blocked || !ch.receives(info.type_name)) continue;
         any_channel_identifier = true;
         auto t = type_ids.find(info.type_name);
         if (t != type_ids.end() && find_subject(t->second, info.value) != kNone) continue;  // evaluated above
@@ -1231,7 +1213,7 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
       note_allow(person_only);
     }
   } else {
-    note_deny(person_only);
+    deny.note(person_only);
   }
   (void)extra_begin;
 
@@ -1243,8 +1225,8 @@ void Consent::Impl::check_person_impl(uint32_t person, const PersonQuery& pq, bo
       out.reason = ConsentReason::no_identifier;
       out.record = 0;
     } else {
-      out.reason = best_deny.reason;
-      out.record = best_deny.seq;
+      out.reason = deny.best.reason;
+      out.record = deny.best.seq;
     }
     return;
   }

@@ -1,6 +1,7 @@
 // Internal: the state behind cdpcore::Consent.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,12 @@ struct Purpose {
 
 struct Channel {
   ChannelSpec spec;
+  /// Whether identifiers of `type` can receive the channel (any type when
+  /// the channel names none).
+  bool receives(std::string_view type) const noexcept {
+    return spec.identifier_types.empty() ||
+           std::find(spec.identifier_types.begin(), spec.identifier_types.end(), type) != spec.identifier_types.end();
+  }
 };
 
 /// Parsed preferences (time zone loaded).
@@ -76,7 +83,6 @@ struct alignas(64) Subject {
   uint16_t type = 0;  // index into Impl::type_names
   bool live = false;  // false once erased (or an id gap)
   bool has_prefs = false;
-  uint32_t person = kNone;  // the person's ordinal (rebuilt when the graph changes)
   uint64_t hash = 0;
   RecordRange records;  // sorted by (time, seq)
   std::string value;    // short values are inline
@@ -102,15 +108,28 @@ struct Eval {
   }
 };
 
-/// How strongly a denial explains a person's "no": an explicit no beats a
-/// contact rule, which beats a missing or invalid consent, which beats none.
-inline int deny_rank(ConsentReason x) noexcept {
-  if (x == ConsentReason::no_consent) return 0;
-  if (x == ConsentReason::denied || x == ConsentReason::withdrawn || x == ConsentReason::objected ||
-      x == ConsentReason::suppressed)
-    return 3;
-  if (static_cast<uint16_t>(x) >= 120) return 2;
-  return 1;
+/// The denial that best explains a person's "no": an explicit no beats a
+/// contact rule, which beats a missing or invalid consent, which beats none;
+/// among equals, the newest record.
+struct BestDeny {
+  Eval best{ConsentReason::no_consent, 0};
+  static int rank(ConsentReason x) noexcept {
+    if (x == ConsentReason::no_consent) return 0;
+    if (x == ConsentReason::denied || x == ConsentReason::withdrawn || x == ConsentReason::objected ||
+        x == ConsentReason::suppressed)
+      return 3;
+    if (static_cast<uint16_t>(x) >= 120) return 2;
+    return 1;
+  }
+  void note(const Eval& r) noexcept {
+    const int a = rank(r.reason), b = rank(best.reason);
+    if (a > b || (a == b && r.seq > best.seq)) best = r;
+  }
+};
+
+/// The order of a subject's records: by time, then by sequence number.
+inline bool record_before(const IndexRecord& a, const IndexRecord& b) noexcept {
+  return a.time < b.time || (a.time == b.time && a.seq < b.seq);
 }
 
 /// What evaluate() needs to know about the question.

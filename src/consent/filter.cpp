@@ -100,7 +100,6 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   const ConsentReason shared_rule =
       bulk && q.contact_rules ? m.contact_rules({}, kNone, q, at) : ConsentReason::granted;
   const size_t n_subjects = m.subjects.size();
-  auto subjects_of = [&](uint32_t person) { return m.subjects_of_person(person); };
   std::unique_ptr<uint8_t[]> marked;
   std::unique_ptr<uint64_t[]> answer;
   if (bulk) {
@@ -109,7 +108,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
     // 1. Mark (persons own disjoint subjects: no two threads write one byte).
     parallel_ranges(members.size(), threads, [&](unsigned, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
-        for (uint32_t sid : subjects_of(members[i])) marked[sid] = 1;
+        for (uint32_t sid : m.subjects_of_person(members[i])) marked[sid] = 1;
       }
     });
     // 2. Evaluate in subject order.
@@ -148,7 +147,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
     };
     for (size_t i = b; i < e; ++i) {
       const uint32_t person = members[i];
-      const std::span<const uint32_t> subs = subjects_of(person);
+      const std::span<const uint32_t> subs = m.subjects_of_person(person);
       if (!bulk) {
         if (subs.empty() && !pq.no_records.allowed() && !options.with_identifiers) {
           // No subject, default deny: no_consent (or unknown_person).
@@ -160,7 +159,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
         continue;
       }
       if (i + 8 < e) {
-        for (uint32_t sid : subjects_of(members[i + 8])) __builtin_prefetch(&answer[sid]);
+        for (uint32_t sid : m.subjects_of_person(members[i + 8])) __builtin_prefetch(&answer[sid]);
       }
       // check_person_impl's strict and any_identifier rules, on packed answers.
       bool needs_general = false;
@@ -169,11 +168,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
         general(person);
         continue;
       }
-      Eval best_deny{ConsentReason::no_consent, 0};
-      auto note_deny = [&](const Eval& r) {
-        const int a = deny_rank(r.reason), c = deny_rank(best_deny.reason);
-        if (a > c || (a == c && r.seq > best_deny.seq)) best_deny = r;
-      };
+      BestDeny deny;
       bool denied = false, allowed = false;
       for (uint32_t sid : subs) {
         const Eval r = unpack(answer[sid]);
@@ -184,16 +179,16 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
             denied = true;
             break;
           }
-          if (is_channel) note_deny(r);
+          if (is_channel) deny.note(r);
           continue;
         }
         if (is_channel) allowed = true;
       }
       if (denied) continue;
-      note_deny(pq.no_records);
+      deny.note(pq.no_records);
       if (!allowed) {
         const bool known = m.graph->key_of(person).has_value();
-        ++part.reasons[static_cast<uint16_t>(known ? best_deny.reason : ConsentReason::unknown_person) & 0xFF];
+        ++part.reasons[static_cast<uint16_t>(known ? deny.best.reason : ConsentReason::unknown_person) & 0xFF];
         continue;
       }
       if (shared_rule != ConsentReason::granted) {

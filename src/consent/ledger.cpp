@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "cdpcore/consent.hpp"
@@ -739,8 +738,6 @@ uint64_t Consent::contacts(const ConsentSubject& subject, std::string_view chann
   }
   return n;
 }
-
-// ---- bulk filter ------------------------------------------------------------------------------
 
 // ---- rights requests ---------------------------------------------------------------------------
 

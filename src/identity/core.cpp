@@ -293,8 +293,8 @@ void GraphState::free_person(uint32_t ord, bool erased) {
 
 void GraphState::set_flags(uint32_t id, uint8_t f) {
   // The packing bits describe the stored bytes, not the identifier's state: kept.
-  const uint8_t packing = flags_of(id) & (kFlagPackedHex | kFlagPackedUuid);
-  ids.mut(id).meta = meta_with_flags(ids[id].meta, static_cast<uint8_t>((f & ~(kFlagPackedHex | kFlagPackedUuid)) | packing));
+  const uint8_t state = f & static_cast<uint8_t>(~kFlagsPacking);
+  ids.mut(id).meta = meta_with_flags(ids[id].meta, static_cast<uint8_t>(state | (flags_of(id) & kFlagsPacking)));
   mark_dirty_id(id);
 }
 

@@ -49,6 +49,7 @@ constexpr uint8_t kFlagDeleted = 2;
 constexpr uint8_t kFlagBlocklist = 4;  // blocked by block(), not by the threshold
 constexpr uint8_t kFlagPackedHex = 8;   // the arena holds the value packed (value_codec.hpp)
 constexpr uint8_t kFlagPackedUuid = 16;
+constexpr uint8_t kFlagsPacking = kFlagPackedHex | kFlagPackedUuid;
 
 inline uint64_t pack_meta(uint64_t off, uint32_t len, uint32_t type, uint8_t flags) {
   return off | (static_cast<uint64_t>(len) << 38) | (static_cast<uint64_t>(type) << 48) |

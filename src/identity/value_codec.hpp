@@ -19,15 +19,13 @@ enum class Packing : uint8_t { none, hex, uuid };
 
 /// Hex strings shorter than this are kept as they are.
 constexpr size_t kMinHexPacked = 16;
-/// The dashes of a UUID's text form.
-constexpr size_t kUuidDash[4] = {8, 13, 18, 23};
-
 inline int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
 
+/// Whether position i of a UUID's text form holds a dash.
 inline bool uuid_dash(size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
 
 /// The form `v` is kept in.
