@@ -261,40 +261,6 @@ __attribute__((target("avx2"))) void walk_avx2(const TreeEnsemble<float>& e, uin
   for (size_t v = 0; v < V; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf_out + 8 * v), idx[v]);
 }
 
-/// One row through trees [t, t+32) (all on the lock-step path) with AVX2:
-/// four vectors of 8 trees each walk in parallel; leaf indices (global) go
-/// to `leaf_out`.
-__attribute__((target("avx2"))) void walk_row32_avx2(const TreeEnsemble<float>& e, size_t t, unsigned depth,
-                                                     const float* row, int32_t* leaf_out) noexcept {
-  constexpr size_t V = 4;
-  const __m256i mask = _mm256_set1_epi32(static_cast<int32_t>(kFeatureMask));
-  const __m256i one = _mm256_set1_epi32(1);
-  const float* thr = e.soa_threshold.data();
-  const int* bits = reinterpret_cast<const int*>(e.soa_bits.data());
-  const int* left = e.soa_left.data();
-  __m256i idx[V];
-  for (size_t v = 0; v < V; ++v)
-    idx[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.tree_begin.data() + t + 8 * v));
-  for (unsigned d = 0; d < depth; ++d) {
-    __m256 th[V], x[V];
-    __m256i b[V], l[V];
-    for (size_t v = 0; v < V; ++v) {
-      th[v] = _mm256_i32gather_ps(thr, idx[v], 4);
-      b[v] = _mm256_i32gather_epi32(bits, idx[v], 4);
-      l[v] = _mm256_i32gather_epi32(left, idx[v], 4);
-    }
-    for (size_t v = 0; v < V; ++v) x[v] = _mm256_i32gather_ps(row, _mm256_and_si256(b[v], mask), 4);
-    for (size_t v = 0; v < V; ++v) {
-      __m256i g = _mm256_castps_si256(_mm256_cmp_ps(x[v], th[v], _CMP_LT_OQ));
-      g = _mm256_or_si256(g, _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(x[v], x[v], _CMP_UNORD_Q)),
-                                              _mm256_srai_epi32(b[v], 31)));
-      g = _mm256_or_si256(g, _mm256_srai_epi32(_mm256_slli_epi32(b[v], 4), 31));
-      idx[v] = _mm256_add_epi32(_mm256_add_epi32(l[v], one), g);
-    }
-  }
-  for (size_t v = 0; v < V; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf_out + 8 * v), idx[v]);
-}
-
 bool has_avx2() noexcept {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
@@ -390,44 +356,15 @@ void load_block(const MatrixView& x, size_t r0, size_t n, size_t padded, T* buf)
   std::fill(buf + n * nf, buf + padded * nf, T(0));
 }
 
-template <class T, class In>
-void predict_one_row(const TreeEnsemble<T>& e, const In* x, double* out, PredictType type) noexcept {
-  std::array<T, kMaxOutputs> acc;
-  const size_t k_out = e.base_margin.size();
-  for (size_t i = 0; i < k_out; ++i) acc[i] = e.base_margin[i];
-  auto load = [x](uint32_t f) { return load_value<T>(x[f]); };
-  const size_t trees = e.tree_begin.size();
-#ifdef CDPCORE_MODEL_AVX2
-  if constexpr (is_xgb<T>()) {
-    // Vector path: 32 trees at a time over a float copy of the row on the stack.
-    constexpr size_t kRowMax = 2048;
-    if (has_avx2() && !e.soa_left.empty() && e.num_features <= kRowMax && !e.any_generic && trees >= 32) {
-      alignas(32) float row[kRowMax];
-      for (size_t f = 0; f < e.num_features; ++f) row[f] = static_cast<float>(x[f]);
-      size_t t = 0;
-      int32_t leaf[32];
-      for (; t + 32 <= trees; t += 32) {
-        unsigned depth = 0;
-        for (size_t j = 0; j < 32; ++j) depth = std::max<unsigned>(depth, e.tree_depth[t + j]);
-        walk_row32_avx2(e, t, depth, row, leaf);
-        for (size_t j = 0; j < 32; ++j) acc[e.tree_output[t + j]] += e.values[static_cast<size_t>(leaf[j])];
-      }
-      for (; t < trees; ++t) {
-        const Node<T>* base = e.nodes.data() + e.tree_begin[t];
-        int32_t lf = walk_generic(e, base, [&row](uint32_t f) { return row[f]; });
-        acc[e.tree_output[t]] += e.values[e.tree_begin[t] + lf];
-      }
-      finish_row(e, acc.data(), out, type);
-      return;
-    }
-  }
-#endif
+/// Adds the leaf values of trees [t, end) for one row, walking each tree on
+/// its own (in small lock-step groups where they allow it).
+template <class T, class Load>
+void add_trees_per_tree(const TreeEnsemble<T>& e, size_t t, size_t end, Load&& load, T* acc) noexcept {
   // Trees in small groups walked in lock-step: independent chains of loads
   // overlap. Leaf values are added in tree order, as the original libraries do.
   constexpr size_t kChunk = 16;
-  size_t t = 0;
-  while (t < trees) {
-    size_t m = std::min(kChunk, trees - t);
+  while (t < end) {
+    size_t m = std::min(kChunk, end - t);
     bool fast = true;
     unsigned depth = 0;
     for (size_t j = 0; j < m; ++j) {
@@ -453,6 +390,41 @@ void predict_one_row(const TreeEnsemble<T>& e, const In* x, double* out, Predict
       }
     }
     t += m;
+  }
+}
+
+template <class T, class In>
+void predict_one_row(const TreeEnsemble<T>& e, const In* x, double* out, PredictType type,
+                     RowKernel kernel) noexcept {
+  std::array<T, kMaxOutputs> acc;
+  const size_t k_out = e.base_margin.size();
+  for (size_t i = 0; i < k_out; ++i) acc[i] = e.base_margin[i];
+  auto load = [x](uint32_t f) { return load_value<T>(x[f]); };
+  size_t t = 0;
+  if (kernel != RowKernel::per_tree && !e.row_blocks.empty()) {
+    // The row as the format compares it, and its values' threshold ranks.
+    alignas(64) T row[kRowMaxFeatures];
+    alignas(64) int32_t ranks[kRowMaxFeatures + 1];
+    for (size_t f = 0; f < e.num_features; ++f) row[f] = load_value<T>(x[f]);
+    row_ranks(e, row, ranks, kernel);
+    auto from_row = [&row](uint32_t f) { return row[f]; };
+    alignas(64) T leaf[kRowBlockTrees];
+    for (const RowBlock& b : e.row_blocks) {
+      add_trees_per_tree(e, t, b.first_tree, from_row, acc.data());
+      walk_row_block(e, b, ranks, leaf, kernel);
+      if (k_out == 1) {
+        // In a register: through memory each add would wait on a store.
+        T sum = acc[0];
+        for (size_t j = 0; j < b.trees; ++j) sum += leaf[j];
+        acc[0] = sum;
+      } else {
+        for (size_t j = 0; j < b.trees; ++j) acc[e.tree_output[b.first_tree + j]] += leaf[j];
+      }
+      t = b.first_tree + b.trees;
+    }
+    add_trees_per_tree(e, t, e.tree_begin.size(), from_row, acc.data());
+  } else {
+    add_trees_per_tree(e, t, e.tree_begin.size(), load, acc.data());
   }
   finish_row(e, acc.data(), out, type);
 }
@@ -538,7 +510,6 @@ void TreeEnsemble<T>::add_tree(const RawTree& raw, const std::string& where) {
   tree_depth.push_back(static_cast<uint16_t>(std::min<unsigned>(depth, 65535u)));
   tree_output.push_back(raw.output);
   tree_generic.push_back(generic ? 1 : 0);
-  any_generic = any_generic || generic;
 }
 
 template <class T>
@@ -567,6 +538,7 @@ void TreeEnsemble<T>::finish() {
     if (o >= base_margin.size()) throw ParseError("a tree adds to output " + std::to_string(o) + " of " +
                                                       std::to_string(base_margin.size()), 0);
   }
+  build_row_layout();
 }
 
 template <class T>
@@ -595,13 +567,24 @@ void TreeEnsemble<T>::predict_rows(const MatrixView& x, size_t begin, size_t end
 
 template <class T>
 void TreeEnsemble<T>::predict_row(const double* x, double* out, PredictType type) const noexcept {
-  predict_one_row(*this, x, out, type);
+  predict_one_row(*this, x, out, type, RowKernel::automatic);
 }
 
 template <class T>
 void TreeEnsemble<T>::predict_row(const float* x, double* out, PredictType type) const noexcept {
-  predict_one_row(*this, x, out, type);
+  predict_one_row(*this, x, out, type, RowKernel::automatic);
 }
+
+template <class T>
+template <class In>
+void TreeEnsemble<T>::predict_row_with(const In* x, double* out, PredictType type, RowKernel kernel) const noexcept {
+  predict_one_row(*this, x, out, type, kernel);
+}
+
+template void TreeEnsemble<float>::predict_row_with(const double*, double*, PredictType, RowKernel) const noexcept;
+template void TreeEnsemble<float>::predict_row_with(const float*, double*, PredictType, RowKernel) const noexcept;
+template void TreeEnsemble<double>::predict_row_with(const double*, double*, PredictType, RowKernel) const noexcept;
+template void TreeEnsemble<double>::predict_row_with(const float*, double*, PredictType, RowKernel) const noexcept;
 
 template struct TreeEnsemble<float>;
 template struct TreeEnsemble<double>;

@@ -10,6 +10,10 @@
 //
 // XGBoost trees use float thresholds and a float accumulator (XGBoost's own
 // arithmetic, so sums round the same way); LightGBM trees use double.
+//
+// Batch scoring walks rows through one tree at a time (that layout); a single
+// row walks many trees at once through a second layout built at load (see
+// RowBlock).
 #pragma once
 
 #include <cmath>
@@ -70,6 +74,39 @@ struct RawTree {
   uint32_t output = 0;
 };
 
+/// Kernels of the single-row path; `automatic` picks the fastest the CPU has.
+/// Tests name one to check each against the others.
+enum class RowKernel : uint8_t { automatic, scalar, avx512, per_tree };
+
+/// The single-row layout (src/model/row_walk.cpp). Comparisons become
+/// integer ones: each feature's distinct thresholds are sorted once, a row's
+/// value becomes its rank among them, and a node keeps its threshold's rank.
+/// XGBoost's x < t_k is exactly #{t <= x} <= k; LightGBM's x <= t_k is
+/// exactly #{t < x} <= k. A node is then one 32-bit word: k (bits 0-15),
+/// feature (16-30), missing-goes-left (31).
+///
+/// Consecutive trees are grouped in blocks of kRowBlockTrees, each stored as a
+/// complete binary tree of its block's depth in heap order (children of i at
+/// 2i+1, 2i+2), shallower leaves padded with nodes that always go left. Lanes
+/// are interleaved so that one vector reads the same node position of 16
+/// trees, and 64 trees are in flight at once. Trees outside any block take
+/// the per-tree walks.
+constexpr size_t kRowBlockTrees = 64;
+constexpr size_t kRowLanes = 16;
+constexpr unsigned kRowMaxDepth = 12;
+/// Features the single-row paths copy onto the stack (more: per-tree walks).
+constexpr size_t kRowMaxFeatures = 2048;
+/// The rank of a missing value: above every node's k.
+constexpr int32_t kRowMissingRank = 0x7FFFFFFF;
+
+struct RowBlock {
+  uint32_t first_tree = 0;
+  uint32_t trees = 0;   // at most kRowBlockTrees; lanes past it are padding
+  uint32_t depth = 0;   // every tree of the block walks exactly this many steps
+  size_t node_offset = 0;
+  size_t leaf_offset = 0;
+};
+
 struct CategorySet {
   uint32_t offset = 0;  // into TreeEnsemble::cat_words
   uint32_t words = 0;
@@ -97,14 +134,23 @@ struct TreeEnsemble final : Model::Impl {
   std::vector<T> soa_threshold;
   std::vector<uint32_t> soa_bits;
   std::vector<int32_t> soa_left;
+  // Single-row layout (see RowBlock).
+  std::vector<RowBlock> row_blocks;
+  std::vector<uint32_t> row_nodes;
+  std::vector<T> row_leaf;
+  std::vector<uint32_t> rank_begin;  // per feature, into rank_thresholds; num_features + 1 entries
+  std::vector<T> rank_thresholds;    // each feature's distinct thresholds, ascending
   std::vector<uint32_t> cat_words;     // bitsets of category sets
   std::vector<CategorySet> cat_sets;
-  bool any_generic = false;
 
   size_t num_trees() const noexcept override { return tree_begin.size(); }
   void predict_rows(const MatrixView& x, size_t begin, size_t end, double* out, PredictType type) const override;
   void predict_row(const double* x, double* out, PredictType type) const noexcept override;
   void predict_row(const float* x, double* out, PredictType type) const noexcept override;
+  /// predict_row through a named kernel (falls back to per-tree walks where
+  /// the kernel is not available on this CPU).
+  template <class In>
+  void predict_row_with(const In* x, double* out, PredictType type, RowKernel kernel) const noexcept;
   size_t grain() const noexcept override { return 1024; }
 
   /// Appends a tree, validating it: children in range, each node reached once
@@ -112,7 +158,24 @@ struct TreeEnsemble final : Model::Impl {
   void add_tree(const RawTree& raw, const std::string& where);
   /// Computes derived tables after the last add_tree.
   void finish();
+  /// Builds row_blocks and their arrays (part of finish).
+  void build_row_layout();
 };
+
+/// Whether this CPU runs the AVX-512 single-row kernel.
+bool row_kernel_avx512_available() noexcept;
+
+/// The ranks of one row's values (converted as the format compares them)
+/// among each feature's thresholds; ranks[num_features] = 0 is what padding
+/// nodes read.
+template <class T>
+void row_ranks(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, RowKernel kernel) noexcept;
+
+/// Walks the trees of block `b` for one row's ranks; the leaf value of the
+/// block's tree j goes to leaf[j].
+template <class T>
+void walk_row_block(const TreeEnsemble<T>& e, const RowBlock& b, const int32_t* ranks, T* leaf,
+                    RowKernel kernel) noexcept;
 
 extern template struct TreeEnsemble<float>;
 extern template struct TreeEnsemble<double>;

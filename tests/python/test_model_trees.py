@@ -126,10 +126,11 @@ def test_xgboost_predictions_equal_xgboost(objective, depth, trees, categorical)
         assert np.allclose(ours_margin.reshape(ref_margin.shape), ref_margin, rtol=1e-6, atol=1e-6)
     # Column-major input is read in place and gives the same numbers.
     assert np.array_equal(model.predict(np.asfortranarray(probe)), model.predict(probe))
-    # The single-row path agrees with the batch path.
-    batch = model.predict(probe[:20])
-    for i in range(20):
-        assert np.array_equal(np.atleast_1d(model.predict_row(probe[i])), np.atleast_1d(batch[i]))
+    # The single-row path gives XGBoost's numbers, and the batch path's to the bit.
+    batch = model.predict(probe)
+    rows = np.array([np.atleast_1d(model.predict_row(r)) for r in probe]).reshape(np.shape(batch))
+    assert np.array_equal(rows, batch)
+    assert_close_rel(rows, booster.inplace_predict(probe), 1e-6)
 
 
 @pytest.mark.parametrize("style", ["scalar-2.x", "list-3.x", "fixed"])
@@ -203,6 +204,26 @@ def test_lightgbm_predictions_equal_lightgbm(objective, extra, categorical):
     raw = booster.predict(probe, raw_score=True)
     assert np.allclose(model.predict(probe, output="margin").reshape(raw.shape), raw, rtol=1e-9, atol=1e-12)
     assert_close_rel(model.predict(probe.astype(np.float32)), booster.predict(probe.astype(np.float32)), 1e-9)
+    assert_single_rows_equal(model, probe, ref)
+
+
+def assert_single_rows_equal(model, probe, ref):
+    """Every probe row through predict_row gives the library's number and the batch path's to the bit."""
+    rows = np.array([np.atleast_1d(model.predict_row(r)) for r in probe]).reshape(np.shape(ref))
+    assert np.array_equal(rows, model.predict(probe).reshape(np.shape(ref)))
+    assert_close_rel(rows, ref, 1e-9)
+
+
+def test_lightgbm_single_row_on_deep_ensembles_equals_lightgbm():
+    # Enough trees for several single-row blocks, and deep ones that are not.
+    x, signal, rng = make_data(3000, seed=5)
+    y = labels_for("binary", signal, rng)
+    for extra in ({"num_leaves": 255, "max_depth": 8}, {"num_leaves": 40, "max_depth": 14}):
+        booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2, "min_data_in_leaf": 3,
+                             "learning_rate": 0.05, **extra}, lgb.Dataset(x, y), 150)
+        model = cdpcore.Model.from_lightgbm(booster.model_to_string())
+        probe = probe_rows(x, lgb_thresholds(booster), rng)
+        assert_single_rows_equal(model, probe, booster.predict(probe))
 
 
 def test_lightgbm_random_forest_averages_trees():

@@ -168,10 +168,30 @@ fitted StandardScaler applied first.)doc")
 otherwise. output="margin" gives raw scores (log-odds, …).)doc")
       .def(
           "predict_row",
-          [](const Model& m, py::array_t<double, py::array::c_style | py::array::forcecast> x,
-             const std::string& output) -> py::object {
-            std::vector<double> out(m.num_outputs());
-            m.predict_row(std::span<const double>(x.data(), static_cast<size_t>(x.size())), out, predict_type(output));
+          [](const Model& m, const py::array& x, const std::string& output) -> py::object {
+            // Float32 and float64 rows are read in place; anything else is converted.
+            // Small outputs go to the stack: this path is about microseconds.
+            constexpr size_t kStackOutputs = 16;
+            double stack_out[kStackOutputs];
+            std::vector<double> heap_out;
+            std::span<double> out(stack_out, m.num_outputs());
+            if (m.num_outputs() > kStackOutputs) {
+              heap_out.resize(m.num_outputs());
+              out = heap_out;
+            }
+            const PredictType type = predict_type(output);
+            const bool contiguous = (x.flags() & py::array::c_style) != 0;
+            if (contiguous && py::isinstance<py::array_t<float>>(x)) {
+              m.predict_row(std::span<const float>(static_cast<const float*>(x.data()), static_cast<size_t>(x.size())),
+                            out, type);
+            } else if (contiguous && py::isinstance<py::array_t<double>>(x)) {
+              m.predict_row(std::span<const double>(static_cast<const double*>(x.data()), static_cast<size_t>(x.size())),
+                            out, type);
+            } else {
+              auto d = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(x);
+              if (!d) throw InvalidArgument("x must be a sequence of numbers");
+              m.predict_row(std::span<const double>(d.data(), static_cast<size_t>(d.size())), out, type);
+            }
             if (out.size() == 1) return py::float_(out[0]);
             return py::array_t<double>(out.size(), out.data());
           },
