@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cdpcore/model.hpp"
+#include "model/tree_ensemble.hpp"
 
 namespace {
 
@@ -29,6 +30,11 @@ std::vector<float> make_rows(size_t rows, size_t cols, uint64_t seed) {
     v = static_cast<float>((u - 2.0) * 1.732);
   }
   return x;
+}
+
+const char* kernel_name(cdpcore::model_detail::RowKernel k) {
+  using cdpcore::model_detail::RowKernel;
+  return k == RowKernel::avx512 ? "AVX-512" : k == RowKernel::avx2 ? "AVX2" : "portable";
 }
 
 void bench(const char* name, const cdpcore::Model& m, size_t rows) {
@@ -51,8 +57,28 @@ void bench(const char* name, const cdpcore::Model& m, size_t rows) {
   double median = samples[calls / 2];
   std::printf(
       "{\"benchmark\":\"model_single_row_%s\",\"impl\":\"cdpcore\",\"seconds\":%.9g,\"rows\":1,"
-      "\"notes\":\"median of %d predict_row calls, C++\"}\n",
-      name, median, calls);
+      "\"notes\":\"median of %d predict_row calls, C++ (%s kernel)\"}\n",
+      name, median, calls, kernel_name(cdpcore::model_detail::row_kernel_resolve(cdpcore::model_detail::RowKernel::automatic)));
+  // The other kernels, which CPUs without AVX-512 (or AVX2) run.
+  using namespace cdpcore::model_detail;
+  auto kernel = [&](const auto& e, RowKernel k) {
+    if (row_kernel_resolve(k) != k) return;  // not on this CPU
+    samples.clear();
+    for (int i = 0; i < calls; ++i) {
+      auto t0 = Clock::now();
+      e.predict_row_with(&x[(i % 4096) * nf], out, cdpcore::PredictType::transformed, k);
+      samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    std::nth_element(samples.begin(), samples.begin() + calls / 2, samples.end());
+    std::printf(
+        "{\"benchmark\":\"model_single_row_%s\",\"impl\":\"cdpcore-%s\",\"seconds\":%.9g,\"rows\":1,"
+        "\"notes\":\"median of %d calls, C++, the %s kernel\"}\n",
+        name, kernel_name(k), samples[calls / 2], calls, kernel_name(k));
+  };
+  for (RowKernel k : {RowKernel::avx2, RowKernel::scalar}) {
+    if (auto* f = dynamic_cast<const TreeEnsemble<float>*>(&m.impl())) kernel(*f, k);
+    if (auto* d = dynamic_cast<const TreeEnsemble<double>*>(&m.impl())) kernel(*d, k);
+  }
   // Batch, two threads.
   cdpcore::PredictOptions o;
   o.threads = 2;

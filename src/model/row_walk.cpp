@@ -252,20 +252,23 @@ __attribute__((target("avx512f"))) size_t ranks_avx512(const TreeEnsemble<T>& e,
 
 }  // namespace
 
-bool row_kernel_avx512_available() noexcept {
+RowKernel row_kernel_resolve(RowKernel wanted) noexcept {
 #ifdef CDPCORE_ROW_AVX512
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if ((wanted == RowKernel::automatic || wanted == RowKernel::avx512) && avx512) return RowKernel::avx512;
+  if (wanted != RowKernel::scalar && avx2) return RowKernel::avx2;
 #else
-  return false;
+  (void)wanted;
 #endif
+  return RowKernel::scalar;
 }
 
 template <class T>
 void row_ranks(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, RowKernel kernel) noexcept {
   size_t f = 0;
 #ifdef CDPCORE_ROW_AVX512
-  if (kernel != RowKernel::scalar && row_kernel_avx512_available()) f = ranks_avx512(e, row, ranks);
+  if (row_kernel_resolve(kernel) == RowKernel::avx512) f = ranks_avx512(e, row, ranks);
 #else
   (void)kernel;
 #endif
@@ -350,6 +353,65 @@ __attribute__((target("avx512f"))) void walk_block_avx512(const TreeEnsemble<T>&
   }
   std::memcpy(leaf, out, b.trees * sizeof(T));
 }
+
+/// The same walk with AVX2: 8 vectors of 8 trees (each 16-lane group in two
+/// halves). Comparisons give all-ones lanes instead of mask registers.
+template <class T>
+__attribute__((target("avx2"))) void walk_block_avx2(const TreeEnsemble<T>& e, const RowBlock& b,
+                                                     const int32_t* ranks, T* leaf) noexcept {
+  constexpr size_t V = kRowBlockTrees / 8;
+  const size_t ni = (size_t{1} << b.depth) - 1, nl = size_t{1} << b.depth;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+  const __m256i feature_mask = _mm256_set1_epi32(0x7FFF);
+  const __m256i missing = _mm256_set1_epi32(kRowMissingRank);
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i two = _mm256_set1_epi32(2);
+  const int* base[V];
+  __m256i idx[V];
+  for (size_t v = 0; v < V; ++v) {
+    base[v] = reinterpret_cast<const int*>(e.row_nodes.data() + b.node_offset + (v / 2) * ni * L + (v % 2) * 8);
+    idx[v] = _mm256_setzero_si256();
+  }
+  for (unsigned d = 0; d < b.depth; ++d) {
+    __m256i w[V];
+    if (d == 0) {
+      for (size_t v = 0; v < V; ++v) w[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[v]));
+    } else if (d == 1) {
+      for (size_t v = 0; v < V; ++v) {
+        const __m256i right = _mm256_cmpeq_epi32(idx[v], two);
+        w[v] = _mm256_blendv_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[v] + L)),
+                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[v] + 2 * L)), right);
+      }
+    } else {
+      for (size_t v = 0; v < V; ++v)
+        w[v] = _mm256_i32gather_epi32(base[v], _mm256_add_epi32(_mm256_slli_epi32(idx[v], 4), lane), 4);
+    }
+    __m256i r[V];
+    for (size_t v = 0; v < V; ++v)
+      r[v] = _mm256_i32gather_epi32(ranks, _mm256_and_si256(_mm256_srli_epi32(w[v], 16), feature_mask), 4);
+    for (size_t v = 0; v < V; ++v) {
+      // Right when the rank is above k, unless the value is missing and the node sends it left.
+      const __m256i missing_left = _mm256_and_si256(_mm256_cmpeq_epi32(r[v], missing), _mm256_srai_epi32(w[v], 31));
+      const __m256i right =
+          _mm256_andnot_si256(missing_left, _mm256_cmpgt_epi32(r[v], _mm256_and_si256(w[v], low16)));
+      idx[v] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[v], idx[v]), one), right);
+    }
+  }
+  alignas(32) T out[kRowBlockTrees];
+  const __m256i first_leaf = _mm256_set1_epi32(static_cast<int32_t>(ni));
+  for (size_t v = 0; v < V; ++v) {
+    const __m256i pos = _mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(idx[v], first_leaf), 4), lane);
+    const T* leaves = e.row_leaf.data() + b.leaf_offset + (v / 2) * nl * L + (v % 2) * 8;
+    if constexpr (std::is_same_v<T, float>) {
+      _mm256_store_ps(out + 8 * v, _mm256_i32gather_ps(leaves, pos, 4));
+    } else {
+      _mm256_store_pd(out + 8 * v, _mm256_i32gather_pd(leaves, _mm256_castsi256_si128(pos), 8));
+      _mm256_store_pd(out + 8 * v + 4, _mm256_i32gather_pd(leaves, _mm256_extracti128_si256(pos, 1), 8));
+    }
+  }
+  std::memcpy(leaf, out, b.trees * sizeof(T));
+}
 #endif
 
 }  // namespace
@@ -358,9 +420,15 @@ template <class T>
 void walk_row_block(const TreeEnsemble<T>& e, const RowBlock& b, const int32_t* ranks, T* leaf,
                     RowKernel kernel) noexcept {
 #ifdef CDPCORE_ROW_AVX512
-  if (kernel != RowKernel::scalar && row_kernel_avx512_available()) {
-    walk_block_avx512(e, b, ranks, leaf);
-    return;
+  switch (row_kernel_resolve(kernel)) {
+    case RowKernel::avx512:
+      walk_block_avx512(e, b, ranks, leaf);
+      return;
+    case RowKernel::avx2:
+      walk_block_avx2(e, b, ranks, leaf);
+      return;
+    default:
+      break;
   }
 #else
   (void)kernel;

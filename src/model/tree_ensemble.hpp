@@ -75,8 +75,9 @@ struct RawTree {
 };
 
 /// Kernels of the single-row path; `automatic` picks the fastest the CPU has.
-/// Tests name one to check each against the others.
-enum class RowKernel : uint8_t { automatic, scalar, avx512, per_tree };
+/// Tests and benchmarks name one (a kernel the CPU lacks falls back to the
+/// next: avx512, avx2, scalar); `per_tree` skips the blocks altogether.
+enum class RowKernel : uint8_t { automatic, scalar, avx2, avx512, per_tree };
 
 /// The single-row layout (src/model/row_walk.cpp). Comparisons become
 /// integer ones: each feature's distinct thresholds are sorted once, a row's
@@ -162,8 +163,8 @@ struct TreeEnsemble final : Model::Impl {
   void build_row_layout();
 };
 
-/// Whether this CPU runs the AVX-512 single-row kernel.
-bool row_kernel_avx512_available() noexcept;
+/// The kernel that `wanted` runs on this CPU (scalar, avx2 or avx512).
+RowKernel row_kernel_resolve(RowKernel wanted) noexcept;
 
 /// The ranks of one row's values (converted as the format compares them)
 /// among each feature's thresholds; ranks[num_features] = 0 is what padding

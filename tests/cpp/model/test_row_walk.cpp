@@ -109,17 +109,18 @@ void check_kernels_agree(uint64_t seed, size_t trees, uint32_t features, uint32_
   }
   std::vector<double> batch(rows * outputs);
   e.predict_rows(MatrixView::of(x.data(), rows, features), 0, rows, batch.data(), PredictType::margin);
-  std::vector<double> a(outputs), b(outputs), c(outputs), d(outputs);
+  std::vector<double> a(outputs), b(outputs), c(outputs), d(outputs), v2(outputs);
   size_t mismatches = 0;
   for (size_t i = 0; i < rows; ++i) {
     const double* row = x.data() + i * features;
     e.predict_row_with(row, a.data(), PredictType::margin, RowKernel::per_tree);
     e.predict_row_with(row, b.data(), PredictType::margin, RowKernel::scalar);
     e.predict_row_with(row, c.data(), PredictType::margin, RowKernel::avx512);
+    e.predict_row_with(row, v2.data(), PredictType::margin, RowKernel::avx2);
     e.predict_row(row, d.data(), PredictType::margin);
     for (uint32_t k = 0; k < outputs; ++k) {
       const double expect = batch[i * outputs + k];
-      if (a[k] != expect || b[k] != expect || c[k] != expect || d[k] != expect) ++mismatches;
+      if (a[k] != expect || b[k] != expect || c[k] != expect || d[k] != expect || v2[k] != expect) ++mismatches;
     }
   }
   CHECK(mismatches == 0);
@@ -128,7 +129,8 @@ void check_kernels_agree(uint64_t seed, size_t trees, uint32_t features, uint32_
 }  // namespace
 
 TEST_CASE("model: single-row kernels give the per-tree walk's sums bit for bit (float, XGBoost arithmetic)") {
-  INFO("AVX-512 kernel available: " << row_kernel_avx512_available());
+  INFO("kernels on this CPU: avx512 → " << static_cast<int>(row_kernel_resolve(RowKernel::avx512))
+                                       << ", avx2 → " << static_cast<int>(row_kernel_resolve(RowKernel::avx2)));
   check_kernels_agree<float>(1, 500, 100, 1, 8, 0.0, 8, 8);   // the benchmark's shape
   check_kernels_agree<float>(2, 130, 7, 1, 3, 0.0, 3, 3);     // two blocks and a partial one
   check_kernels_agree<float>(3, 256, 20, 3, 7, 0.01, 1, 3);   // multi-output; categorical trees break blocks
