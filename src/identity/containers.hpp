@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace cdpcore::idg {
@@ -59,6 +62,75 @@ class Arena {
   uint64_t used_ = 0;
 };
 
+/// A vector of trivially copyable values that grows with realloc. The graph's
+/// large arrays reach hundreds of MB; std::vector grows them by allocating,
+/// copying and freeing, which faults in and zeroes every page again at each
+/// step. glibc's realloc of a large (mmap'd) block moves its pages instead
+/// (mremap): nothing is copied and only the new tail is ever touched.
+template <typename T>
+class PodVector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  PodVector() = default;
+  PodVector(const PodVector&) = delete;
+  PodVector& operator=(const PodVector&) = delete;
+  ~PodVector() { std::free(data_); }
+
+  T& operator[](size_t i) noexcept { return data_[i]; }
+  const T& operator[](size_t i) const noexcept { return data_[i]; }
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  T* begin() noexcept { return data_; }
+  T* end() noexcept { return data_ + size_; }
+  const T* begin() const noexcept { return data_; }
+  const T* end() const noexcept { return data_ + size_; }
+  size_t size() const noexcept { return size_; }
+  size_t capacity() const noexcept { return capacity_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T& back() noexcept { return data_[size_ - 1]; }
+
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    void* p = std::realloc(data_, n * sizeof(T));
+    if (!p) throw std::bad_alloc();
+    data_ = static_cast<T*>(p);
+    capacity_ = n;
+  }
+  void push_back(const T& x) {
+    if (size_ == capacity_) {
+      const T copy = x;  // x may live in this vector
+      reserve(std::max<size_t>(16, capacity_ + capacity_ / 2));
+      data_[size_++] = copy;
+      return;
+    }
+    data_[size_++] = x;
+  }
+  void pop_back() noexcept { --size_; }
+  void resize(size_t n, const T& x = T()) {
+    if (n > size_) {
+      if (n > capacity_) reserve(std::max(n, capacity_ + capacity_ / 2));
+      std::fill(data_ + size_, data_ + n, x);
+    }
+    size_ = n;
+  }
+  void assign(size_t n, const T& x) {
+    size_ = 0;
+    resize(n, x);
+  }
+  void clear() noexcept { size_ = 0; }
+  void swap(PodVector& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(capacity_, o.capacity_);
+  }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 class Journal;
 
 /// Something the journal can restore.
@@ -66,57 +138,39 @@ class JournalTarget {
  public:
   virtual ~JournalTarget() = default;
   virtual void mark_size() = 0;
-  virtual void restore(uint64_t idx, const uint8_t* old) = 0;
-  virtual void truncate_to_mark() = 0;
+  virtual void restore_all() = 0;
+  virtual void forget() = 0;
+  virtual size_t journal_bytes() const = 0;
 };
 
-/// The undo log of one batch: old values of entries that existed before it.
+/// The undo log of one batch. Each target keeps the old values of its
+/// entries that existed before the batch, the first time each changes (a
+/// later change of the same entry needs no second copy: restoring the first
+/// gives the value before the batch).
 class Journal {
  public:
-  uint32_t add_target(JournalTarget* t) {
-    targets_.push_back(t);
-    return static_cast<uint32_t>(targets_.size() - 1);
-  }
+  void add_target(JournalTarget* t) { targets_.push_back(t); }
   void begin() {
-    entries_.clear();
-    bytes_.clear();
     for (auto* t : targets_) t->mark_size();
     active_ = true;
   }
   void commit() {
     active_ = false;
-    entries_.clear();
-    bytes_.clear();
-    if (bytes_.capacity() > (1u << 20) || entries_.capacity() * sizeof(Entry) > (1u << 20)) {
-      bytes_.shrink_to_fit();
-      entries_.shrink_to_fit();
-    }
+    for (auto* t : targets_) t->forget();
   }
   void rollback() {
-    for (size_t i = entries_.size(); i-- > 0;) {
-      const Entry& e = entries_[i];
-      targets_[e.target]->restore(e.idx, bytes_.data() + e.at);
-    }
-    for (auto* t : targets_) t->truncate_to_mark();
+    for (auto* t : targets_) t->restore_all();
     commit();
   }
   bool active() const noexcept { return active_; }
-  void log(uint32_t target, uint64_t idx, const void* old, size_t n) {
-    entries_.push_back({target, idx, bytes_.size()});
-    const auto* p = static_cast<const uint8_t*>(old);
-    bytes_.insert(bytes_.end(), p, p + n);
+  size_t memory_bytes() const noexcept {
+    size_t b = 0;
+    for (auto* t : targets_) b += t->journal_bytes();
+    return b;
   }
-  size_t memory_bytes() const noexcept { return entries_.capacity() * sizeof(Entry) + bytes_.capacity(); }
 
  private:
-  struct Entry {
-    uint32_t target;
-    uint64_t idx;
-    size_t at;
-  };
   std::vector<JournalTarget*> targets_;
-  std::vector<Entry> entries_;
-  std::vector<uint8_t> bytes_;
   bool active_ = false;
 };
 
@@ -125,9 +179,10 @@ class Journal {
 template <typename T>
 class JVec final : public JournalTarget {
  public:
-  explicit JVec(Journal& j) : j_(j), id_(j.add_target(this)) {}
+  explicit JVec(Journal& j) : j_(j) { j.add_target(this); }
   JVec(const JVec&) = delete;
   JVec& operator=(const JVec&) = delete;
+  ~JVec() override { std::free(logged_); }
 
   const T& operator[](size_t i) const noexcept { return v_[i]; }
   size_t size() const noexcept { return v_.size(); }
@@ -135,7 +190,7 @@ class JVec final : public JournalTarget {
   void push_back(const T& x) { v_.push_back(x); }
   /// A writable entry; its old value is journaled first.
   T& mut(size_t i) {
-    if (j_.active() && i < mark_) j_.log(id_, i, &v_[i], sizeof(T));
+    if (i < mark_ && j_.active()) log(i);
     return v_[i];
   }
   void set(size_t i, const T& x) { mut(i) = x; }
@@ -144,21 +199,52 @@ class JVec final : public JournalTarget {
   void reserve(size_t n) { v_.reserve(n); }
   size_t capacity() const noexcept { return v_.capacity(); }
   const T* data() const noexcept { return v_.data(); }
-  std::vector<T>& raw() noexcept { return v_; }  // loading only (no journal)
-  const std::vector<T>& raw() const noexcept { return v_; }
+  PodVector<T>& raw() noexcept { return v_; }  // loading only (no journal)
+  const PodVector<T>& raw() const noexcept { return v_; }
   /// Bytes in use (entries reserved but never written are not resident).
   size_t memory_bytes() const noexcept { return v_.size() * sizeof(T); }
 
   void mark_size() override { mark_ = v_.size(); }
-  void restore(uint64_t idx, const uint8_t* old) override { std::memcpy(&v_[idx], old, sizeof(T)); }
-  void truncate_to_mark() override {
+  void restore_all() override {
+    for (const Undo& u : undo_) v_[u.idx] = u.old;
     if (v_.size() > mark_) v_.resize(mark_);
+  }
+  void forget() override {
+    undo_.clear();
+    // Give back a large log; the bitmap goes too (calloc'd again on the next
+    // batch's first change: untouched pages cost nothing).
+    if (undo_.capacity() * sizeof(Undo) > (size_t{1} << 20)) {
+      PodVector<Undo> none;
+      undo_.swap(none);
+    }
+    std::free(logged_);
+    logged_ = nullptr;
+  }
+  size_t journal_bytes() const override {
+    return undo_.capacity() * sizeof(Undo) + (logged_ ? (mark_ + 63) / 64 * sizeof(uint64_t) : 0);
   }
 
  private:
-  std::vector<T> v_;
+  struct Undo {
+    size_t idx;
+    T old;
+  };
+  void log(size_t i) {
+    if (!logged_) {
+      logged_ = static_cast<uint64_t*>(std::calloc((mark_ + 63) / 64, sizeof(uint64_t)));
+      if (!logged_) throw std::bad_alloc();
+    }
+    uint64_t& w = logged_[i / 64];
+    const uint64_t bit = uint64_t{1} << (i % 64);
+    if (w & bit) return;
+    undo_.push_back({i, v_[i]});
+    w |= bit;
+  }
+
+  PodVector<T> v_;
+  PodVector<Undo> undo_;
+  uint64_t* logged_ = nullptr;  // entries already in undo_ (bit per pre-batch entry)
   Journal& j_;
-  uint32_t id_;
   size_t mark_ = 0;
 };
 
