@@ -131,6 +131,33 @@ class PodVector {
   size_t capacity_ = 0;
 };
 
+/// A fixed-size array of zeros from calloc: a large one comes from fresh
+/// mappings that the kernel zeroes as they are touched, with no memset.
+template <typename T>
+class ZeroedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(size_t n) : data_(static_cast<T*>(std::calloc(n, sizeof(T)))), size_(n) {
+    if (!data_ && n) throw std::bad_alloc();
+  }
+  ZeroedArray(const ZeroedArray&) = delete;
+  ZeroedArray& operator=(const ZeroedArray&) = delete;
+  ~ZeroedArray() { std::free(data_); }
+  void swap(ZeroedArray& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+  }
+  T& operator[](size_t i) noexcept { return data_[i]; }
+  const T& operator[](size_t i) const noexcept { return data_[i]; }
+  size_t size() const noexcept { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 class Journal;
 
 /// Something the journal can restore.
@@ -268,7 +295,8 @@ class IdTable {
   IdTable() { reset(1024); }
 
   void reset(size_t capacity_pow2) {
-    slots_.assign(capacity_pow2, 0);
+    ZeroedArray<uint64_t> fresh(capacity_pow2);
+    slots_.swap(fresh);
     mask_ = capacity_pow2 - 1;
     bits_ = 0;
     while ((size_t{1} << bits_) < capacity_pow2) ++bits_;
@@ -276,7 +304,7 @@ class IdTable {
   }
   size_t count() const noexcept { return count_; }
   size_t capacity() const noexcept { return slots_.size(); }
-  size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(uint64_t); }
+  size_t memory_bytes() const noexcept { return slots_.size() * sizeof(uint64_t); }
   size_t home(uint64_t h) const noexcept { return static_cast<size_t>(h >> (64 - bits_)); }
   void prefetch(uint64_t h) const noexcept { __builtin_prefetch(&slots_[home(h)]); }
 
@@ -312,7 +340,7 @@ class IdTable {
   }
   /// Doubles the table (no value is rehashed).
   void grow() {
-    std::vector<uint64_t> old(slots_.size() * 2, 0);
+    ZeroedArray<uint64_t> old(slots_.size() * 2);
     old.swap(slots_);
     mask_ = slots_.size() - 1;
     ++bits_;
@@ -360,7 +388,7 @@ class IdTable {
     }
   }
 
-  std::vector<uint64_t> slots_;
+  ZeroedArray<uint64_t> slots_;
   size_t mask_ = 0;
   int bits_ = 0;
   size_t count_ = 0;
