@@ -150,6 +150,7 @@ def run(ctx) -> None:
                                f"(e.g. {diff[:10].tolist()})")
         ours_f = ours.get("consent_filter_segment")
         if ours_f:
+            # The native program reports the filter's process CPU time (both threads).
             ours_cpu = ours_f.get("cpu_seconds", ours_f["seconds"])
             print(f"  consent filter: cdpcore {ours_f['seconds'] * 1000:.1f} ms wall / {ours_cpu * 1000:.1f} ms CPU, "
                   f"DuckDB {seconds * 1000:.1f} ms wall / {cpu_seconds * 1000:.1f} ms CPU "

@@ -43,6 +43,13 @@ double cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// CPU time of the whole process (every thread of a multi-threaded call).
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 double g_last_cpu = 0;  // CPU seconds of the median run of the last median_seconds()
 
 template <typename F>
@@ -270,15 +277,25 @@ int main(int argc, char** argv) {
     Bitmap segment = Bitmap::from_values(seg_ordinals);
     (void)consent.filter(Bitmap::from_range(0, 1), "marketing.sms", "sms", now);  // person map ready
     ConsentFilterResult res;
-    double fs = median_seconds([&] { res = consent.filter(segment, "marketing.sms", "sms", now); }, 3);
+    // Median of 3 by wall time, with the process CPU time of that run (both
+    // threads), comparable with DuckDB's process CPU time.
+    std::vector<std::pair<double, double>> fruns;
+    for (int i = 0; i < 3; ++i) {
+      const double w = now_s(), c = process_cpu_s();
+      res = consent.filter(segment, "marketing.sms", "sms", now);
+      fruns.push_back({now_s() - w, process_cpu_s() - c});
+    }
+    std::sort(fruns.begin(), fruns.end());
+    const double fs = fruns[1].first;
+    g_last_cpu = fruns[1].second;
     std::string dropped;
     for (const auto& [reason, n] : res.dropped) {
       if (!dropped.empty()) dropped += ", ";
       dropped += "\\\"" + std::string(consent_reason_name(reason)) + "\\\": " + std::to_string(n);
     }
     record("consent_filter_segment", fs, res.input,
-           ", \"allowed\": " + std::to_string(res.allowed.cardinality()) + ", \"notes\": \"marketing.sms/sms, dropped {" +
-               dropped + "}\"");
+           ", \"allowed\": " + std::to_string(res.allowed.cardinality()) +
+               ", \"cpu_scope\": \"process\", \"notes\": \"marketing.sms/sms, dropped {" + dropped + "}\"");
 
     // TC string decodes.
     const std::vector<std::string> tcs = {

@@ -430,6 +430,15 @@ void Consent::Impl::load() {
       auto last = first + s.records.size;
       if (!std::is_sorted(first, last, record_before)) std::sort(first, last, record_before);
     }
+    record_tags.resize(record_pool.size());
+    record_time_max = std::numeric_limits<Timestamp>::min();
+    tags_partial = false;
+    for (size_t k = 0; k < record_pool.size(); ++k) {
+      const IndexRecord& r = record_pool[k];
+      record_tags[k] = record_tag(r);
+      record_time_max = std::max(record_time_max, r.time);
+      tags_partial |= !taggable(r);
+    }
   }
   {
     auto st = db.prepare("SELECT seq, hash FROM consent_ledger ORDER BY seq DESC LIMIT 1");
@@ -540,8 +549,11 @@ void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
     const uint32_t capacity = std::max<uint32_t>(4, r.capacity * 2);
     const uint64_t begin = record_pool.size();
     record_pool.resize(begin + capacity);
+    record_tags.resize(begin + capacity);
     std::copy_n(record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
                 record_pool.begin() + static_cast<std::ptrdiff_t>(begin));
+    std::copy_n(record_tags.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
+                record_tags.begin() + static_cast<std::ptrdiff_t>(begin));
     record_pool_abandoned += r.capacity;
     r.begin = begin;
     r.capacity = capacity;
@@ -551,6 +563,12 @@ void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
   auto pos = std::upper_bound(first, last, rec, record_before);
   std::move_backward(pos, last, last + 1);
   *pos = rec;
+  auto tags = record_tags.begin() + static_cast<std::ptrdiff_t>(r.begin);
+  auto tag = tags + (pos - first);
+  std::move_backward(tag, tags + r.size, tags + r.size + 1);
+  *tag = record_tag(rec);
+  record_time_max = std::max(record_time_max, rec.time);
+  tags_partial |= !taggable(rec);
   ++r.size;
   if (record_pool_abandoned > 4096 && record_pool_abandoned * 3 > record_pool.size()) compact_records();
 }
@@ -565,15 +583,19 @@ void Consent::Impl::compact_records() {
   uint64_t n = 0;
   for (const Subject& s : subjects) n += s.records.size;
   std::vector<IndexRecord> pool;
+  std::vector<uint64_t> tags;
   pool.reserve(n);
+  tags.reserve(n);
   for (Subject& s : subjects) {
     const uint64_t begin = pool.size();
-    pool.insert(pool.end(), record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin),
-                record_pool.begin() + static_cast<std::ptrdiff_t>(s.records.begin + s.records.size));
+    const auto b = static_cast<std::ptrdiff_t>(s.records.begin), e = b + s.records.size;
+    pool.insert(pool.end(), record_pool.begin() + b, record_pool.begin() + e);
+    tags.insert(tags.end(), record_tags.begin() + b, record_tags.begin() + e);
     s.records.begin = begin;
     s.records.capacity = s.records.size;
   }
   record_pool.swap(pool);
+  record_tags.swap(tags);
   record_pool_abandoned = 0;
 }
 
@@ -861,6 +883,28 @@ Eval Consent::Impl::evaluate(std::span<const IndexRecord> a, std::span<const Ind
   st.add_all(a, q);
   st.add_all(b, q);
   return st.finish(q);
+}
+
+TagQuery Consent::Impl::make_tag_query(const EvalQuery& e) const {
+  TagQuery t;
+  t.applies = e.applies;
+  std::fill(std::begin(t.channel_level), std::end(t.channel_level), int8_t{-1});
+  t.channel_level[0] = 0;
+  if (e.channel != 0) t.channel_level[e.channel] = 1;
+  for (int b = 0; b < 8; ++b) {
+    const auto basis = static_cast<LegalBasis>(b);
+    t.bad_basis[b] =
+        (e.pipl && basis == LegalBasis::legitimate_interest) || (e.separate && basis != LegalBasis::consent);
+  }
+  t.grant_floor = e.grant_floor;
+  int depth = -1;
+  for (size_t p = 0; p < purposes.size(); ++p) depth = std::max<int>(depth, e.applies[p]);
+  t.levels = static_cast<uint8_t>(2 * (depth + 1));
+  t.default_allow = e.default_allow;
+  t.usable = !tags_partial && e.at >= record_time_max;
+  t.at_key = tag_time_key(e.at);
+  t.at = e.at;
+  return t;
 }
 
 Eval Consent::Impl::evaluate_many(const std::vector<std::span<const IndexRecord>>& sources, const EvalQuery& q) const {

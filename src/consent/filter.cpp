@@ -6,8 +6,9 @@
 //   1. mark the subjects of the segment's persons (from the person → subjects
 //      map, read in ordinal order);
 //   2. evaluate the marked subjects' records in subject order (the arrays lie
-//      in that order after a load), packing each answer with the subject's
-//      flags;
+//      in that order after a load) from their 8-byte tags, without branches
+//      on the data (consent_detail::evaluate_tags), keeping each answer's
+//      reason with the subject's flags;
 //   3. decide each person from its subjects' packed answers.
 // It covers the common case: a segment of at least a sixteenth as many
 // persons as the ledger has subjects, the strict or any_identifier rule, no
@@ -15,6 +16,7 @@
 // no contactable identifiers asked for. Persons with person-level records or
 // preferences of their own still go through the general path.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -29,42 +31,40 @@ using namespace consent_detail;
 
 namespace {
 
-// A subject's answer and flags in 64 bits: seq (48 bits), reason, flags.
-constexpr uint64_t kSeqBits = 48;
-constexpr uint64_t kPackedPerson = uint64_t{1} << 56;   // a person key's records
-constexpr uint64_t kPackedChannel = uint64_t{1} << 57;  // of a type that receives the channel
-constexpr uint64_t kPackedPrefs = uint64_t{1} << 58;    // has its own preferences
+// A subject's answer in 16 bits: the reason (low byte) and flags; 0 marks a
+// subject not in the segment. The deciding record is found again only for
+// the rare tie that needs its sequence number.
+constexpr uint16_t kMarked = 0xFF;                       // in the segment, not yet evaluated
+constexpr uint16_t kPackedPerson = uint16_t{1} << 8;     // a person key's records
+constexpr uint16_t kPackedChannel = uint16_t{1} << 9;    // of a type that receives the channel
+constexpr uint16_t kPackedPrefs = uint16_t{1} << 10;     // has its own preferences
 
-uint64_t pack(const Eval& e, uint64_t flags) {
-  return (e.seq & ((uint64_t{1} << kSeqBits) - 1)) | (static_cast<uint64_t>(static_cast<uint8_t>(e.reason)) << kSeqBits) |
-         flags;
-}
-Eval unpack(uint64_t p) {
-  return {static_cast<ConsentReason>((p >> kSeqBits) & 0xFF), p & ((uint64_t{1} << kSeqBits) - 1)};
-}
-
-// Runs fn(index, begin, end) over `threads` contiguous ranges of [0, n),
-// the first on the calling thread; rethrows the first worker exception.
+// Runs fn(chunk, begin, end) over [0, n) in chunks of `chunk` items on
+// `threads` threads (the calling thread one of them), each taking the next
+// chunk when done with one: a thread that gets no core for a while (a shared
+// machine) leaves its work to the others instead of holding up the call.
+// Rethrows the first exception.
 template <typename F>
-void parallel_ranges(size_t n, unsigned threads, F&& fn) {
+void parallel_chunks(size_t n, size_t chunk, unsigned threads, F&& fn) {
+  std::atomic<size_t> next{0};
   std::vector<std::exception_ptr> errors(threads);
-  auto guarded = [&](unsigned t, size_t b, size_t e) {
+  auto run = [&](unsigned t) {
     try {
-      fn(t, b, e);
+      for (size_t c = next++; c * chunk < n; c = next++) fn(c, c * chunk, std::min(n, (c + 1) * chunk));
     } catch (...) {
       errors[t] = std::current_exception();
     }
   };
   std::vector<std::thread> workers;
-  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(guarded, t, n * t / threads, n * (t + 1) / threads);
-  guarded(0, 0, n / threads);
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(run, t);
+  run(0);
   for (auto& w : workers) w.join();
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
 }
 
-// The result of one range of members, concatenated in order.
+// The result of one chunk of members, concatenated in order.
 struct Part {
   std::vector<uint64_t> reasons = std::vector<uint64_t>(256, 0);
   std::vector<uint32_t> allowed;
@@ -84,52 +84,69 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   const PersonQuery pq = m.prepare_person(q, at);
   const std::vector<uint32_t> members = persons.to_vector();
 
-  constexpr size_t kPerThread = 32768;  // below this, a thread costs more than it saves
+  constexpr size_t kChunk = 32768;  // below this, a thread costs more than it saves
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kPerThread + 1));
-  std::vector<Part> parts(threads);
+  threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kChunk + 1));
+  std::vector<Part> parts((members.size() + kChunk - 1) / kChunk);
 
   // The bulk passes scan every subject once: worth it for a segment that is
   // not a small part of the ledger.
   const bool bulk = members.size() * 16 >= m.subjects.size() && !options.with_identifiers &&
-                    !pq.no_records.allowed() &&
-                    m.options.person_rule != PersonRule::pooled && m.last_seq < (uint64_t{1} << kSeqBits) &&
+                    !pq.no_records.allowed() && m.options.person_rule != PersonRule::pooled &&
                     (!q.contact_rules || m.default_prefs.caps.empty());
   // Without contact rules of their own, identifiers answer the workspace's
   // rules, the same for all of them (quiet hours depend on the time only).
   const ConsentReason shared_rule =
       bulk && q.contact_rules ? m.contact_rules({}, kNone, q, at) : ConsentReason::granted;
   const size_t n_subjects = m.subjects.size();
-  std::unique_ptr<uint8_t[]> marked;
-  std::unique_ptr<uint64_t[]> answer;
+  std::unique_ptr<uint16_t[]> answer;
   if (bulk) {
-    marked.reset(new uint8_t[n_subjects]());
-    answer.reset(new uint64_t[n_subjects]);
-    // 1. Mark (persons own disjoint subjects: no two threads write one byte).
-    parallel_ranges(members.size(), threads, [&](unsigned, size_t b, size_t e) {
+    answer.reset(new uint16_t[n_subjects]());
+    // 1. Mark (persons own disjoint subjects: no two threads write one entry).
+    parallel_chunks(members.size(), kChunk, threads, [&](size_t, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
-        for (uint32_t sid : m.subjects_of_person(members[i])) marked[sid] = 1;
+        for (uint32_t sid : m.subjects_of_person(members[i])) answer[sid] = kMarked;
       }
     });
-    // 2. Evaluate in subject order.
-    parallel_ranges(n_subjects, threads, [&](unsigned, size_t b, size_t e) {
-      for (size_t sid = b; sid < e; ++sid) {
-        if (!marked[sid]) continue;
-        const Subject& s = m.subjects[sid];
-        uint64_t flags = (s.has_prefs ? kPackedPrefs : 0) | (pq.channel_type[s.type] ? kPackedChannel : 0);
-        if (s.type == m.person_type) {
-          answer[sid] = kPackedPerson | flags;
-          continue;
+    // 2. Evaluate in subject order, from the record tags when no record lies
+    // after `at` (else from the records).
+    const TagQuery tq = m.make_tag_query(pq.e);
+    parallel_chunks(n_subjects, kChunk, threads, [&](size_t, size_t b, size_t e) {
+      // Per block, the marked subjects are listed first (without a branch
+      // per subject), so the loop can prefetch subjects and tags ahead.
+      constexpr size_t kBlock = 4096;
+      std::vector<uint32_t> list(kBlock);
+      for (size_t base = b; base < e; base += kBlock) {
+        const size_t end = std::min(e, base + kBlock);
+        size_t n = 0;
+        for (size_t sid = base; sid < end; ++sid) {
+          list[n] = static_cast<uint32_t>(sid);
+          n += answer[sid] != 0;
         }
-        answer[sid] = pack(m.evaluate(m.records_of(static_cast<uint32_t>(sid)), {}, pq.e), flags);
+        for (size_t k = 0; k < n; ++k) {
+          if (k + 32 < n) __builtin_prefetch(&m.subjects[list[k + 32]]);
+          if (k + 16 < n) __builtin_prefetch(m.record_tags.data() + m.subjects[list[k + 16]].records.begin);
+          const uint32_t sid = list[k];
+          const Subject& s = m.subjects[sid];
+          const uint16_t flags = (s.has_prefs ? kPackedPrefs : 0) | (pq.channel_type[s.type] ? kPackedChannel : 0);
+          if (s.type == m.person_type) {
+            answer[sid] = kPackedPerson | flags;
+            continue;
+          }
+          const ConsentReason r =
+              tq.usable ? m.evaluate_tags(sid, tq).reason : m.evaluate(m.records_of(sid), {}, pq.e).reason;
+          answer[sid] = static_cast<uint16_t>(static_cast<uint8_t>(r) | flags);
+        }
       }
     });
   }
+  // The sequence number of a subject's deciding record.
+  auto seq_of = [&](uint32_t sid) { return m.evaluate(m.records_of(sid), {}, pq.e).seq; };
 
   // 3. Decide each person.
   const bool strict = m.options.person_rule == PersonRule::strict;
-  parallel_ranges(members.size(), threads, [&](unsigned t, size_t b, size_t e) {
-    Part& part = parts[t];
+  parallel_chunks(members.size(), kChunk, threads, [&](size_t c, size_t b, size_t e) {
+    Part& part = parts[c];
     part.allowed.reserve((e - b) / 4 + 16);
     PersonScratch sc;
     PersonConsentCheck pc;
@@ -168,27 +185,37 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
         general(person);
         continue;
       }
-      BestDeny deny;
+      // BestDeny on reasons; a tie of ranks above no_consent (two such
+      // identifiers: rare) looks up which record is newer.
+      ConsentReason best = ConsentReason::no_consent;
+      uint32_t best_sid = kNone;
       bool denied = false, allowed = false;
       for (uint32_t sid : subs) {
-        const Eval r = unpack(answer[sid]);
+        const auto r = static_cast<ConsentReason>(answer[sid] & 0xFF);
         const bool is_channel = (answer[sid] & kPackedChannel) != 0;
-        if (!r.allowed()) {
-          if (strict && r.explicit_deny()) {
-            ++part.reasons[static_cast<uint16_t>(r.reason) & 0xFF];
+        if (!consent_reason_allows(r)) {
+          if (strict && Eval{r, 0}.explicit_deny()) {
+            ++part.reasons[static_cast<uint16_t>(r) & 0xFF];
             denied = true;
             break;
           }
-          if (is_channel) deny.note(r);
+          if (!is_channel) continue;
+          const int a = BestDeny::rank(r), c = BestDeny::rank(best);
+          if (a > c || (a == c && a > 0 && seq_of(sid) > seq_of(best_sid))) {
+            best = r;
+            best_sid = sid;
+          }
           continue;
         }
         if (is_channel) allowed = true;
       }
       if (denied) continue;
-      deny.note(pq.no_records);
+      // (pq.no_records, no_consent with no record, changes nothing here.)
       if (!allowed) {
-        const bool known = m.graph->key_of(person).has_value();
-        ++part.reasons[static_cast<uint16_t>(known ? deny.best.reason : ConsentReason::unknown_person) & 0xFF];
+        // The map gives subjects only to the graph's live persons: a person
+        // with subjects is known.
+        const bool known = !subs.empty() || m.graph->key_of(person).has_value();
+        ++part.reasons[static_cast<uint16_t>(known ? best : ConsentReason::unknown_person) & 0xFF];
         continue;
       }
       if (shared_rule != ConsentReason::granted) {
