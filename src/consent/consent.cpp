@@ -12,6 +12,7 @@
 #include "cdpcore/utf8.hpp"
 #include "cdpcore/workspace.hpp"
 #include "consent/consent_impl.hpp"
+#include "util/huge_pages.hpp"
 #include "util/sqlite.hpp"
 
 namespace cdpcore {
@@ -367,6 +368,8 @@ void Consent::Impl::load() {
   contacts.clear();
   {
     const int64_t max_id = db.query_int64("SELECT coalesce(max(id), 0) FROM consent_subjects");
+    // The index's large arrays are probed at random: huge pages (see util/huge_pages.hpp).
+    util::reserve_huge(subjects, static_cast<size_t>(max_id) + 1);
     subjects.resize(static_cast<size_t>(max_id) + 1);
     auto st = db.prepare("SELECT id, type, value FROM consent_subjects");
     while (st.step()) {
@@ -378,8 +381,10 @@ void Consent::Impl::load() {
       s.live = true;
       ++live_subjects;
     }
-    slots.assign(64, 0);
-    while (slots.size() < live_subjects * 2) slots.resize(slots.size() * 2);
+    size_t n_slots = 64;
+    while (n_slots < live_subjects * 2) n_slots *= 2;
+    util::reserve_huge(slots, n_slots);
+    slots.assign(n_slots, 0);
     for (size_t id = 0; id < subjects.size(); ++id) {
       if (subjects[id].live) insert_slot(static_cast<uint32_t>(id));
     }
@@ -419,6 +424,7 @@ void Consent::Impl::load() {
       at += s.records.size;
       s.records.size = 0;
     }
+    util::reserve_huge(record_pool, at);
     record_pool.assign(at, IndexRecord{});
     record_pool_abandoned = 0;
     for (size_t k = 0; k < loaded.size(); ++k) {
@@ -430,6 +436,7 @@ void Consent::Impl::load() {
       auto last = first + s.records.size;
       if (!std::is_sorted(first, last, record_before)) std::sort(first, last, record_before);
     }
+    util::reserve_huge(record_tags, record_pool.size());
     record_tags.resize(record_pool.size());
     record_time_max = std::numeric_limits<Timestamp>::min();
     tags_partial = false;
@@ -503,17 +510,18 @@ void Consent::Impl::insert_slot(uint32_t id) {
   const size_t mask = slots.size() - 1;
   size_t i = subjects[id].hash & mask;
   while (slots[i] != 0) i = (i + 1) & mask;
-  slots[i] = id + 1;
+  slots[i] = slot_of(id, subjects[id].hash);
 }
 
 void Consent::Impl::grow_slots() {
-  std::vector<uint32_t> old;
+  std::vector<uint64_t> old;
   old.swap(slots);
+  util::reserve_huge(slots, std::max<size_t>(64, old.size() * 2));
   slots.assign(std::max<size_t>(64, old.size() * 2), 0);
   const size_t mask = slots.size() - 1;
-  for (uint32_t v : old) {
+  for (uint64_t v : old) {
     if (!v) continue;
-    size_t i = subjects[v - 1].hash & mask;
+    size_t i = subjects[slot_id(v)].hash & mask;
     while (slots[i] != 0) i = (i + 1) & mask;
     slots[i] = v;
   }
@@ -523,7 +531,7 @@ void Consent::Impl::remove_slot(uint32_t id) {
   // Backward-shift deletion keeps probe sequences intact.
   const size_t mask = slots.size() - 1;
   size_t i = subjects[id].hash & mask;
-  while (slots[i] != id + 1) {
+  while (slots[i] == 0 || slot_id(slots[i]) != id) {
     if (slots[i] == 0) return;
     i = (i + 1) & mask;
   }
@@ -532,7 +540,7 @@ void Consent::Impl::remove_slot(uint32_t id) {
   for (;;) {
     j = (j + 1) & mask;
     if (slots[j] == 0) break;
-    size_t home = subjects[slots[j] - 1].hash & mask;
+    size_t home = subjects[slot_id(slots[j])].hash & mask;
     bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
     if (move) {
       slots[i] = slots[j];
@@ -548,6 +556,8 @@ void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
     // Move the range to the end of the pool with room to grow.
     const uint32_t capacity = std::max<uint32_t>(4, r.capacity * 2);
     const uint64_t begin = record_pool.size();
+    util::reserve_huge(record_pool, begin + capacity);
+    util::reserve_huge(record_tags, begin + capacity);
     record_pool.resize(begin + capacity);
     record_tags.resize(begin + capacity);
     std::copy_n(record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
@@ -584,8 +594,8 @@ void Consent::Impl::compact_records() {
   for (const Subject& s : subjects) n += s.records.size;
   std::vector<IndexRecord> pool;
   std::vector<uint64_t> tags;
-  pool.reserve(n);
-  tags.reserve(n);
+  util::reserve_huge(pool, n);
+  util::reserve_huge(tags, n);
   for (Subject& s : subjects) {
     const uint64_t begin = pool.size();
     const auto b = static_cast<std::ptrdiff_t>(s.records.begin), e = b + s.records.size;
@@ -606,11 +616,23 @@ uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) cons
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value, uint64_t h) const noexcept {
   const size_t mask = slots.size() - 1;
+  const uint64_t tag = h >> 32;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t v = slots[i];
+    const uint64_t v = slots[i];
     if (!v) return kNone;
-    const Subject& s = subjects[v - 1];
-    if (s.hash == h && s.type == type && s.value == value) return v - 1;
+    if ((v >> 32) != tag) continue;
+    const Subject& s = subjects[slot_id(v)];
+    if (s.hash == h && s.type == type && s.value == value) return slot_id(v);
+  }
+}
+
+uint32_t Consent::Impl::first_candidate(uint64_t h) const noexcept {
+  const size_t mask = slots.size() - 1;
+  const uint64_t tag = h >> 32;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const uint64_t v = slots[i];
+    if (!v) return kNone;
+    if ((v >> 32) == tag) return slot_id(v);
   }
 }
 
@@ -1018,7 +1040,8 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
   // Each check is three dependent cache misses (slot, subject, records) on a
   // large ledger. A block of checks goes through them stage by stage,
   // prefetching the next stage's lines for every check of the block, so the
-  // misses overlap instead of adding up.
+  // misses overlap instead of adding up. (Pipelining the stages across blocks
+  // was measured slower: too many lines in flight.)
   constexpr size_t kBlock = 16;
   uint64_t h[kBlock];
   uint32_t sid[kBlock];
@@ -1039,8 +1062,8 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
       __builtin_prefetch(&m.slots[h[i] & mask]);
     }
     for (size_t i = 0; i < k; ++i) {
-      const uint32_t slot = m.slots[h[i] & mask];
-      if (slot) consent_detail::prefetch_span(&m.subjects[slot - 1], sizeof(Subject));
+      const uint32_t c = m.first_candidate(h[i]);
+      if (c != kNone) consent_detail::prefetch_span(&m.subjects[c], sizeof(Subject));
     }
     for (size_t i = 0; i < k; ++i) {
       sid[i] = m.find_subject(t, v[i], h[i]);

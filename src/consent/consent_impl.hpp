@@ -312,7 +312,11 @@ struct Consent::Impl {
   Timestamp record_time_max = std::numeric_limits<Timestamp>::min();  // bound: not lowered on erasure
   bool tags_partial = false;          // a record's decision or basis did not fit its tag
   uint64_t record_pool_abandoned = 0;
-  std::vector<uint32_t> slots;    // open addressing: subject id + 1, 0 = empty
+  // Open addressing: the hash's top 32 bits (a tag) << 32 | subject id + 1,
+  // 0 = empty. Probing compares tags in the slot array and reads a subject
+  // only when its tag matches: a collision or an unknown value costs no
+  // extra cache miss.
+  std::vector<uint64_t> slots;
   size_t live_subjects = 0;
   std::unordered_set<std::string> suppressed;  // keyed hashes (32 raw bytes)
 
@@ -368,6 +372,10 @@ struct Consent::Impl {
   void insert_slot(uint32_t id);
   void remove_slot(uint32_t id);
   void grow_slots();
+  static uint64_t slot_of(uint32_t id, uint64_t hash) noexcept { return (hash >> 32) << 32 | (uint64_t{id} + 1); }
+  static uint32_t slot_id(uint64_t slot) noexcept { return static_cast<uint32_t>(slot) - 1; }
+  /// The first subject on h's probe path whose tag matches (kNone: none).
+  uint32_t first_candidate(uint64_t h) const noexcept;
   std::string keyed_hash(std::string_view type, std::string_view value) const;
   bool is_suppressed_value(std::string_view type, std::string_view value) const;
   std::string normalize(std::string_view type, std::string_view value) const;
