@@ -359,9 +359,13 @@ void Consent::Impl::load() {
   sql::Database& db = ws->database();
   load_taxonomy();
 
-  subjects.clear();
+  // Fresh storage for the large arrays (not clear()): huge pages are only
+  // granted to pages advised before their first touch.
+  std::vector<Subject>().swap(subjects);
+  std::vector<uint64_t>().swap(slots);
+  std::vector<IndexRecord>().swap(record_pool);
+  std::vector<uint64_t>().swap(record_tags);
   subject_identifier.clear();
-  slots.clear();
   live_subjects = 0;
   suppressed.clear();
   prefs.clear();
