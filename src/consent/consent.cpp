@@ -619,25 +619,14 @@ uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) cons
 }
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value, uint64_t h) const noexcept {
-  const size_t mask = slots.size() - 1;
-  const uint64_t tag = h >> 32;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    const uint64_t v = slots[i];
-    if (!v) return kNone;
-    if ((v >> 32) != tag) continue;
-    const Subject& s = subjects[slot_id(v)];
-    if (s.hash == h && s.type == type && s.value == value) return slot_id(v);
-  }
+  return probe(h, [&](uint32_t id) {
+    const Subject& s = subjects[id];
+    return s.hash == h && s.type == type && s.value == value;
+  });
 }
 
 uint32_t Consent::Impl::first_candidate(uint64_t h) const noexcept {
-  const size_t mask = slots.size() - 1;
-  const uint64_t tag = h >> 32;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    const uint64_t v = slots[i];
-    if (!v) return kNone;
-    if ((v >> 32) == tag) return slot_id(v);
-  }
+  return probe(h, [](uint32_t) { return true; });
 }
 
 std::string Consent::Impl::keyed_hash(std::string_view type, std::string_view value) const {

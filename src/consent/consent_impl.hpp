@@ -376,6 +376,18 @@ struct Consent::Impl {
   static uint32_t slot_id(uint64_t slot) noexcept { return static_cast<uint32_t>(slot) - 1; }
   /// The first subject on h's probe path whose tag matches (kNone: none).
   uint32_t first_candidate(uint64_t h) const noexcept;
+  /// The first subject on h's probe path whose tag matches and for which
+  /// accept(id) holds, or kNone: only tag matches read a subject.
+  template <class Accept>
+  uint32_t probe(uint64_t h, Accept&& accept) const noexcept {
+    const size_t mask = slots.size() - 1;
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t v = slots[i];
+      if (!v) return consent_detail::kNone;
+      if ((v >> 32) == tag && accept(slot_id(v))) return slot_id(v);
+    }
+  }
   std::string keyed_hash(std::string_view type, std::string_view value) const;
   bool is_suppressed_value(std::string_view type, std::string_view value) const;
   std::string normalize(std::string_view type, std::string_view value) const;

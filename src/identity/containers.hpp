@@ -75,7 +75,23 @@ class PodVector {
   PodVector() = default;
   PodVector(const PodVector&) = delete;
   PodVector& operator=(const PodVector&) = delete;
+  PodVector(PodVector&& o) noexcept { swap(o); }
+  PodVector& operator=(PodVector&& o) noexcept {
+    PodVector gone(std::move(*this));
+    swap(o);
+    return *this;
+  }
   ~PodVector() { std::free(data_); }
+  /// n zeros from calloc: a large block comes from fresh mappings that the
+  /// kernel zeroes as they are first touched, with no memset.
+  static PodVector zeros(size_t n) {
+    PodVector v;
+    if (n == 0) return v;
+    v.data_ = static_cast<T*>(std::calloc(n, sizeof(T)));
+    if (!v.data_) throw std::bad_alloc();
+    v.size_ = v.capacity_ = n;
+    return v;
+  }
 
   T& operator[](size_t i) noexcept { return data_[i]; }
   const T& operator[](size_t i) const noexcept { return data_[i]; }
@@ -131,33 +147,6 @@ class PodVector {
   size_t capacity_ = 0;
 };
 
-/// A fixed-size array of zeros from calloc: a large one comes from fresh
-/// mappings that the kernel zeroes as they are touched, with no memset.
-template <typename T>
-class ZeroedArray {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  ZeroedArray() = default;
-  explicit ZeroedArray(size_t n) : data_(static_cast<T*>(std::calloc(n, sizeof(T)))), size_(n) {
-    if (!data_ && n) throw std::bad_alloc();
-  }
-  ZeroedArray(const ZeroedArray&) = delete;
-  ZeroedArray& operator=(const ZeroedArray&) = delete;
-  ~ZeroedArray() { std::free(data_); }
-  void swap(ZeroedArray& o) noexcept {
-    std::swap(data_, o.data_);
-    std::swap(size_, o.size_);
-  }
-  T& operator[](size_t i) noexcept { return data_[i]; }
-  const T& operator[](size_t i) const noexcept { return data_[i]; }
-  size_t size() const noexcept { return size_; }
-
- private:
-  T* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 class Journal;
 
 /// Something the journal can restore.
@@ -209,7 +198,6 @@ class JVec final : public JournalTarget {
   explicit JVec(Journal& j) : j_(j) { j.add_target(this); }
   JVec(const JVec&) = delete;
   JVec& operator=(const JVec&) = delete;
-  ~JVec() override { std::free(logged_); }
 
   const T& operator[](size_t i) const noexcept { return v_[i]; }
   size_t size() const noexcept { return v_.size(); }
@@ -238,17 +226,13 @@ class JVec final : public JournalTarget {
   }
   void forget() override {
     undo_.clear();
-    // Give back a large log; the bitmap goes too (calloc'd again on the next
+    // Give back a large log; the bitmap goes too (zeros again on the next
     // batch's first change: untouched pages cost nothing).
-    if (undo_.capacity() * sizeof(Undo) > (size_t{1} << 20)) {
-      PodVector<Undo> none;
-      undo_.swap(none);
-    }
-    std::free(logged_);
-    logged_ = nullptr;
+    if (undo_.capacity() * sizeof(Undo) > (size_t{1} << 20)) undo_ = PodVector<Undo>();
+    logged_ = PodVector<uint64_t>();
   }
   size_t journal_bytes() const override {
-    return undo_.capacity() * sizeof(Undo) + (logged_ ? (mark_ + 63) / 64 * sizeof(uint64_t) : 0);
+    return undo_.capacity() * sizeof(Undo) + logged_.capacity() * sizeof(uint64_t);
   }
 
  private:
@@ -257,10 +241,7 @@ class JVec final : public JournalTarget {
     T old;
   };
   void log(size_t i) {
-    if (!logged_) {
-      logged_ = static_cast<uint64_t*>(std::calloc((mark_ + 63) / 64, sizeof(uint64_t)));
-      if (!logged_) throw std::bad_alloc();
-    }
+    if (logged_.empty()) logged_ = PodVector<uint64_t>::zeros((mark_ + 63) / 64);  // i < mark_: not empty
     uint64_t& w = logged_[i / 64];
     const uint64_t bit = uint64_t{1} << (i % 64);
     if (w & bit) return;
@@ -270,7 +251,7 @@ class JVec final : public JournalTarget {
 
   PodVector<T> v_;
   PodVector<Undo> undo_;
-  uint64_t* logged_ = nullptr;  // entries already in undo_ (bit per pre-batch entry)
+  PodVector<uint64_t> logged_;  // entries already in undo_ (bit per pre-batch entry)
   Journal& j_;
   size_t mark_ = 0;
 };
@@ -295,8 +276,7 @@ class IdTable {
   IdTable() { reset(1024); }
 
   void reset(size_t capacity_pow2) {
-    ZeroedArray<uint64_t> fresh(capacity_pow2);
-    slots_.swap(fresh);
+    slots_ = PodVector<uint64_t>::zeros(capacity_pow2);
     mask_ = capacity_pow2 - 1;
     bits_ = 0;
     while ((size_t{1} << bits_) < capacity_pow2) ++bits_;
@@ -340,7 +320,7 @@ class IdTable {
   }
   /// Doubles the table (no value is rehashed).
   void grow() {
-    ZeroedArray<uint64_t> old(slots_.size() * 2);
+    PodVector<uint64_t> old = PodVector<uint64_t>::zeros(slots_.size() * 2);
     old.swap(slots_);
     mask_ = slots_.size() - 1;
     ++bits_;
@@ -388,7 +368,7 @@ class IdTable {
     }
   }
 
-  ZeroedArray<uint64_t> slots_;
+  PodVector<uint64_t> slots_;
   size_t mask_ = 0;
   int bits_ = 0;
   size_t count_ = 0;

@@ -146,6 +146,17 @@ void TreeEnsemble<T>::build_row_layout() {
 
 namespace {
 
+/// Whether threshold t counts towards the rank of x: XGBoost counts t <= x,
+/// LightGBM t < x (see RowBlock).
+template <class T>
+inline bool counts_towards_rank(T t, T x) noexcept {
+  if constexpr (std::is_same_v<T, float>) {
+    return t <= x;
+  } else {
+    return t < x;
+  }
+}
+
 template <class T>
 void ranks_scalar(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, size_t f) noexcept {
   const T* all = e.rank_thresholds.data();
@@ -162,25 +173,13 @@ void ranks_scalar(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, size_t
       continue;
     }
     // Branch-free binary search (the values are random: branches would miss).
-    // XGBoost counts thresholds <= x, LightGBM thresholds < x (see RowBlock).
     const T* base = all + begin;
     while (n > 1) {
       const size_t half = n / 2;
-      bool below;
-      if constexpr (std::is_same_v<T, float>) {
-        below = base[half] <= x;
-      } else {
-        below = base[half] < x;
-      }
-      base += below ? half : 0;
+      base += counts_towards_rank(base[half], x) ? half : 0;
       n -= half;
     }
-    bool last;
-    if constexpr (std::is_same_v<T, float>) {
-      last = *base <= x;
-    } else {
-      last = *base < x;
-    }
+    const bool last = counts_towards_rank(*base, x);
     ranks[f] = static_cast<int32_t>(base - (all + begin)) + (last ? 1 : 0);
   }
 }
@@ -268,7 +267,7 @@ template <class T>
 void row_ranks(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, RowKernel kernel) noexcept {
   size_t f = 0;
 #ifdef CDPCORE_ROW_AVX512
-  if (row_kernel_resolve(kernel) == RowKernel::avx512) f = ranks_avx512(e, row, ranks);
+  if (kernel == RowKernel::avx512) f = ranks_avx512(e, row, ranks);
 #else
   (void)kernel;
 #endif
@@ -420,7 +419,7 @@ template <class T>
 void walk_row_block(const TreeEnsemble<T>& e, const RowBlock& b, const int32_t* ranks, T* leaf,
                     RowKernel kernel) noexcept {
 #ifdef CDPCORE_ROW_AVX512
-  switch (row_kernel_resolve(kernel)) {
+  switch (kernel) {
     case RowKernel::avx512:
       walk_block_avx512(e, b, ranks, leaf);
       return;

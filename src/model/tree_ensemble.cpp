@@ -403,6 +403,7 @@ void predict_one_row(const TreeEnsemble<T>& e, const In* x, double* out, Predict
   size_t t = 0;
   if (kernel != RowKernel::per_tree && !e.row_blocks.empty()) {
     // The row as the format compares it, and its values' threshold ranks.
+    kernel = row_kernel_resolve(kernel);  // once per row, not per block
     alignas(64) T row[kRowMaxFeatures];
     alignas(64) int32_t ranks[kRowMaxFeatures + 1];
     for (size_t f = 0; f < e.num_features; ++f) row[f] = load_value<T>(x[f]);

@@ -148,8 +148,8 @@ struct TreeEnsemble final : Model::Impl {
   void predict_rows(const MatrixView& x, size_t begin, size_t end, double* out, PredictType type) const override;
   void predict_row(const double* x, double* out, PredictType type) const noexcept override;
   void predict_row(const float* x, double* out, PredictType type) const noexcept override;
-  /// predict_row through a named kernel (falls back to per-tree walks where
-  /// the kernel is not available on this CPU).
+  /// predict_row through a named kernel (one the CPU lacks falls back to the
+  /// next, see RowKernel).
   template <class In>
   void predict_row_with(const In* x, double* out, PredictType type, RowKernel kernel) const noexcept;
   size_t grain() const noexcept override { return 1024; }
@@ -168,7 +168,7 @@ RowKernel row_kernel_resolve(RowKernel wanted) noexcept;
 
 /// The ranks of one row's values (converted as the format compares them)
 /// among each feature's thresholds; ranks[num_features] = 0 is what padding
-/// nodes read.
+/// nodes read. `kernel` is resolved (row_kernel_resolve), as for walk_row_block.
 template <class T>
 void row_ranks(const TreeEnsemble<T>& e, const T* row, int32_t* ranks, RowKernel kernel) noexcept;
 

@@ -11,8 +11,10 @@
 #include "cdpcore/workspace.hpp"
 #include "identity/value_codec.hpp"
 #include "util/sqlite.hpp"
+#include "identity_test_util.hpp"
 
 using namespace cdpcore;
+using identity_test::snapshot;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,18 +35,6 @@ struct TempFile {
 std::string file_bytes(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// Person of every identifier as a map (value -> key), a comparable snapshot.
-std::map<std::string, PersonKey> snapshot(const IdentityGraph& g) {
-  std::map<std::string, PersonKey> m;
-  const auto part = g.partition();
-  for (uint32_t id = 0; id < part.size(); ++id) {
-    auto info = g.identifier(id);
-    if (!info) continue;
-    m[info->type_name + ":" + info->value] = part[id] == kNoPerson ? 0 : *g.key_of(part[id]);
-  }
-  return m;
 }
 
 void load_sample(IdentityGraph& g) {

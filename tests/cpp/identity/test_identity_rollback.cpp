@@ -8,21 +8,12 @@
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/identity.hpp"
+#include "identity_test_util.hpp"
 
 using namespace cdpcore;
+using identity_test::snapshot;
 
 namespace {
-
-std::map<std::string, PersonKey> snapshot(const IdentityGraph& g) {
-  std::map<std::string, PersonKey> m;
-  const auto part = g.partition();
-  for (uint32_t id = 0; id < part.size(); ++id) {
-    auto info = g.identifier(id);
-    if (!info) continue;
-    m[info->type_name + ":" + info->value] = part[id] == kNoPerson ? 0 : *g.key_of(part[id]);
-  }
-  return m;
-}
 
 /// Records over small pools of values, so that most of them meet identifiers
 /// (and persons) that exist already: merges, attachments, limits, blocks.
