@@ -440,15 +440,19 @@ void Consent::Impl::load() {
       auto last = first + s.records.size;
       if (!std::is_sorted(first, last, record_before)) std::sort(first, last, record_before);
     }
-    util::reserve_huge(record_tags, record_pool.size());
-    record_tags.resize(record_pool.size());
+    util::reserve_huge(record_tags, 2 * record_pool.size());
+    record_tags.resize(2 * record_pool.size());
     record_time_max = std::numeric_limits<Timestamp>::min();
     tags_partial = false;
-    for (size_t k = 0; k < record_pool.size(); ++k) {
-      const IndexRecord& r = record_pool[k];
-      record_tags[k] = record_tag(r);
-      record_time_max = std::max(record_time_max, r.time);
-      tags_partial |= !taggable(r);
+    for (const Subject& s : subjects) {
+      uint64_t* tags = record_tags.data() + 2 * s.records.begin;
+      for (uint32_t j = 0; j < s.records.size; ++j) {
+        const IndexRecord& r = record_pool[s.records.begin + j];
+        tags[j] = record_tag(r);
+        tags[s.records.capacity + j] = r.seq;
+        record_time_max = std::max(record_time_max, r.time);
+        tags_partial |= !taggable(r);
+      }
     }
   }
   {
@@ -561,26 +565,29 @@ void Consent::Impl::insert_record(uint32_t sid, const IndexRecord& rec) {
     const uint32_t capacity = std::max<uint32_t>(4, r.capacity * 2);
     const uint64_t begin = record_pool.size();
     util::reserve_huge(record_pool, begin + capacity);
-    util::reserve_huge(record_tags, begin + capacity);
+    util::reserve_huge(record_tags, 2 * (begin + capacity));
     record_pool.resize(begin + capacity);
-    record_tags.resize(begin + capacity);
+    record_tags.resize(2 * (begin + capacity));
     std::copy_n(record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
                 record_pool.begin() + static_cast<std::ptrdiff_t>(begin));
-    std::copy_n(record_tags.begin() + static_cast<std::ptrdiff_t>(r.begin), r.size,
-                record_tags.begin() + static_cast<std::ptrdiff_t>(begin));
+    const RecordRange moved{begin, r.size, capacity};
+    std::copy_n(tags_of(r), r.size, record_tags.data() + 2 * begin);
+    std::copy_n(seqs_of(r), r.size, record_tags.data() + 2 * begin + capacity);
     record_pool_abandoned += r.capacity;
-    r.begin = begin;
-    r.capacity = capacity;
+    r = moved;
   }
   auto first = record_pool.begin() + static_cast<std::ptrdiff_t>(r.begin);
   auto last = first + r.size;
   auto pos = std::upper_bound(first, last, rec, record_before);
   std::move_backward(pos, last, last + 1);
   *pos = rec;
-  auto tags = record_tags.begin() + static_cast<std::ptrdiff_t>(r.begin);
-  auto tag = tags + (pos - first);
-  std::move_backward(tag, tags + r.size, tags + r.size + 1);
-  *tag = record_tag(rec);
+  const auto at = static_cast<uint32_t>(pos - first);
+  uint64_t* tags = record_tags.data() + 2 * r.begin;
+  uint64_t* seqs = tags + r.capacity;
+  std::move_backward(tags + at, tags + r.size, tags + r.size + 1);
+  std::move_backward(seqs + at, seqs + r.size, seqs + r.size + 1);
+  tags[at] = record_tag(rec);
+  seqs[at] = rec.seq;
   record_time_max = std::max(record_time_max, rec.time);
   tags_partial |= !taggable(rec);
   ++r.size;
@@ -599,12 +606,13 @@ void Consent::Impl::compact_records() {
   std::vector<IndexRecord> pool;
   std::vector<uint64_t> tags;
   util::reserve_huge(pool, n);
-  util::reserve_huge(tags, n);
+  util::reserve_huge(tags, 2 * n);
   for (Subject& s : subjects) {
     const uint64_t begin = pool.size();
     const auto b = static_cast<std::ptrdiff_t>(s.records.begin), e = b + s.records.size;
     pool.insert(pool.end(), record_pool.begin() + b, record_pool.begin() + e);
-    tags.insert(tags.end(), record_tags.begin() + b, record_tags.begin() + e);
+    tags.insert(tags.end(), tags_of(s.records), tags_of(s.records) + s.records.size);
+    tags.insert(tags.end(), seqs_of(s.records), seqs_of(s.records) + s.records.size);
     s.records.begin = begin;
     s.records.capacity = s.records.size;
   }
@@ -619,14 +627,7 @@ uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) cons
 }
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value, uint64_t h) const noexcept {
-  return probe(h, [&](uint32_t id) {
-    const Subject& s = subjects[id];
-    return s.hash == h && s.type == type && s.value == value;
-  });
-}
-
-uint32_t Consent::Impl::first_candidate(uint64_t h) const noexcept {
-  return probe(h, [](uint32_t) { return true; });
+  return probe(h, [&](uint32_t id) { return subject_is(id, type, value, h); });
 }
 
 std::string Consent::Impl::keyed_hash(std::string_view type, std::string_view value) const {
@@ -986,10 +987,19 @@ ConsentQuery Consent::prepare(std::string_view purpose, std::string_view channel
 }
 
 // The answer for a looked-up subject (kNone: not in the ledger).
-ConsentCheck Consent::Impl::answer(const ConsentQuery& q, const EvalQuery& e, std::string_view type,
-                                   std::string_view value, uint32_t sid, Timestamp at) const {
+ConsentCheck Consent::Impl::answer(const ConsentQuery& q, const EvalQuery& e, const TagQuery* tq,
+                                   std::string_view type, std::string_view value, uint32_t sid, Timestamp at) const {
   if (sid == kNone && is_suppressed_value(type, value)) return {false, ConsentReason::suppressed, 0};
-  Eval r = sid == kNone ? evaluate({}, {}, e) : evaluate(records_of(sid), {}, e);
+  Eval r;
+  if (sid == kNone) {
+    r = evaluate({}, {}, e);
+  } else if (tq && tq->usable) {
+    const RecordRange& rr = subjects[sid].records;
+    const consent_detail::TagEval te = evaluate_tags(sid, *tq);
+    r = {te.reason, te.pos ? seqs_of(rr)[te.pos - 1] : 0};
+  } else {
+    r = evaluate(records_of(sid), {}, e);
+  }
   if (r.allowed() && q.contact_rules) {
     uint32_t group[1] = {sid};
     ConsentReason cr = contact_rules(std::span<const uint32_t>(group, sid == kNone ? 0 : 1), sid, q, at);
@@ -1009,7 +1019,7 @@ ConsentCheck Consent::check(const ConsentQuery& q, std::string_view type, std::s
     v = normalized;
   }
   uint32_t sid = tit == m.type_ids.end() ? kNone : m.find_subject(tit->second, v);
-  return m.answer(q, e, type, v, sid, at);
+  return m.answer(q, e, nullptr, type, v, sid, at);
 }
 
 ConsentCheck Consent::check(const ConsentSubject& subject, std::string_view purpose, std::string_view channel,
@@ -1028,15 +1038,18 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
   }
   const bool normalize = m.graph || type == kPersonType;
   const EvalQuery e = m.make_eval(q, at);
+  const TagQuery tq = m.make_tag_query(e);
   const uint16_t t = tit->second;
   const size_t mask = m.slots.size() - 1;
-  // Each check is three dependent cache misses (slot, subject, records) on a
-  // large ledger. A block of checks goes through them stage by stage,
+  // Each check is three dependent cache misses (slot, subject, then the
+  // subject's tags and sequence numbers, or its records for a time inside
+  // the ledger) on a large ledger. A block of checks goes through them stage by stage,
   // prefetching the next stage's lines for every check of the block, so the
   // misses overlap instead of adding up. (Pipelining the stages across blocks
   // was measured slower: too many lines in flight.)
   constexpr size_t kBlock = 16;
   uint64_t h[kBlock];
+  size_t candidate[kBlock];
   uint32_t sid[kBlock];
   std::string normalized[kBlock];
   std::string_view block[kBlock];
@@ -1055,16 +1068,22 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
       __builtin_prefetch(&m.slots[h[i] & mask]);
     }
     for (size_t i = 0; i < k; ++i) {
-      const uint32_t c = m.first_candidate(h[i]);
-      if (c != kNone) consent_detail::prefetch_span(&m.subjects[c], sizeof(Subject));
+      candidate[i] = m.first_candidate(h[i]);
+      if (candidate[i] != Impl::kNoSlot) __builtin_prefetch(&m.subjects[Impl::slot_id(m.slots[candidate[i]])]);
     }
     for (size_t i = 0; i < k; ++i) {
-      sid[i] = m.find_subject(t, v[i], h[i]);
+      sid[i] = m.find_subject_from(candidate[i], t, v[i], h[i]);
       if (sid[i] == kNone) continue;
-      const auto recs = m.records_of(sid[i]);
-      if (!recs.empty()) consent_detail::prefetch_span(recs.data(), recs.size() * sizeof(IndexRecord));
+      const RecordRange& rr = m.subjects[sid[i]].records;
+      if (!rr.size) continue;
+      if (tq.usable) {  // the tags and the numbers, usually adjacent
+        consent_detail::prefetch_span(m.tags_of(rr), rr.size * sizeof(uint64_t));
+        consent_detail::prefetch_span(m.seqs_of(rr), rr.size * sizeof(uint64_t));
+      } else {
+        consent_detail::prefetch_span(m.record_pool.data() + rr.begin, rr.size * sizeof(IndexRecord));
+      }
     }
-    for (size_t i = 0; i < k; ++i) out[base + i] = m.answer(q, e, type, v[i], sid[i], at);
+    for (size_t i = 0; i < k; ++i) out[base + i] = m.answer(q, e, &tq, type, v[i], sid[i], at);
   }
 }
 

@@ -91,6 +91,20 @@ struct alignas(64) Subject {
 };
 static_assert(sizeof(Subject) == 64);
 
+/// Equality of short strings without a library call: identifiers are mostly
+/// 8 to 16 bytes, compared with two overlapping 8-byte loads.
+inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8 || n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&a1, a.data() + n - 8, 8);
+  std::memcpy(&b1, b.data() + n - 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /// Prefetches the cache lines of [p, p + bytes).
 inline void prefetch_span(const void* p, size_t bytes) noexcept {
   const auto* c = static_cast<const char*>(p);
@@ -174,7 +188,9 @@ struct TagEval {
 /// arithmetic and stores to computed slots (a record that does not count
 /// writes to the spare half of an array): the data-dependent branches of
 /// evaluate() cost more than the records' memory.
-inline TagEval evaluate_tags(const uint64_t* tags, uint32_t n, const IndexRecord* records, const TagQuery& q) noexcept {
+/// `tag_of(i)` gives record i's tag.
+template <class TagOf>
+inline TagEval evaluate_tags(TagOf&& tag_of, uint32_t n, const IndexRecord* records, const TagQuery& q) noexcept {
   constexpr uint32_t kSpare = 16;  // levels are 0..15
   static_assert(kLevels <= kSpare);
   // Only the real levels need clearing; fixed 64-byte clears compile to a
@@ -189,7 +205,7 @@ inline TagEval evaluate_tags(const uint64_t* tags, uint32_t n, const IndexRecord
   uint32_t neg[2] = {}, neg_d[2] = {}, notes[4] = {};  // notes: separate, expired, basis, spare
   uint32_t objection = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t t = tags[i];
+    const uint64_t t = tag_of(i);
     const uint32_t pos = i + 1;
     const int d = q.applies[t & 0xFFFF];
     const int cl = q.channel_level[(t >> 16) & 0xFF];
@@ -308,7 +324,12 @@ struct Consent::Impl {
   // on its next record; the array is compacted when moved-from slots reach
   // a third of it.
   std::vector<IndexRecord> record_pool;
-  std::vector<uint64_t> record_tags;  // record_tag() of each record_pool entry
+  // Per subject range (begin, capacity) of record_pool, 2 * capacity words
+  // from 2 * begin: the records' tags (record_tag()), then their sequence
+  // numbers. A check reads a subject's tags and the deciding record's
+  // number from one or two cache lines (the records take three or four);
+  // a bulk filter reads the tags only.
+  std::vector<uint64_t> record_tags;
   Timestamp record_time_max = std::numeric_limits<Timestamp>::min();  // bound: not lowered on erasure
   bool tags_partial = false;          // a record's decision or basis did not fit its tag
   uint64_t record_pool_abandoned = 0;
@@ -350,6 +371,8 @@ struct Consent::Impl {
             person_subject_begin[person + 1] - person_subject_begin[person]};
   }
 
+  const uint64_t* tags_of(const RecordRange& r) const noexcept { return record_tags.data() + 2 * r.begin; }
+  const uint64_t* seqs_of(const RecordRange& r) const noexcept { return tags_of(r) + r.capacity; }
   std::span<const IndexRecord> records_of(uint32_t sid) const noexcept {
     const RecordRange& r = subjects[sid].records;
     return {record_pool.data() + r.begin, r.size};
@@ -374,19 +397,44 @@ struct Consent::Impl {
   void grow_slots();
   static uint64_t slot_of(uint32_t id, uint64_t hash) noexcept { return (hash >> 32) << 32 | (uint64_t{id} + 1); }
   static uint32_t slot_id(uint64_t slot) noexcept { return static_cast<uint32_t>(slot) - 1; }
-  /// The first subject on h's probe path whose tag matches (kNone: none).
-  uint32_t first_candidate(uint64_t h) const noexcept;
-  /// The first subject on h's probe path whose tag matches and for which
-  /// accept(id) holds, or kNone: only tag matches read a subject.
+  /// The first subject on h's probe path, from slot `start`, whose tag
+  /// matches and for which accept(id) holds, or kNone: only tag matches read
+  /// a subject.
   template <class Accept>
-  uint32_t probe(uint64_t h, Accept&& accept) const noexcept {
+  uint32_t probe(uint64_t h, Accept&& accept, size_t start) const noexcept {
     const size_t mask = slots.size() - 1;
     const uint64_t tag = h >> 32;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = start;; i = (i + 1) & mask) {
       const uint64_t v = slots[i];
       if (!v) return consent_detail::kNone;
       if ((v >> 32) == tag && accept(slot_id(v))) return slot_id(v);
     }
+  }
+  template <class Accept>
+  uint32_t probe(uint64_t h, Accept&& accept) const noexcept {
+    return probe(h, accept, h & (slots.size() - 1));
+  }
+  static constexpr size_t kNoSlot = SIZE_MAX;
+  /// The position of the first slot on h's probe path whose tag matches
+  /// (kNoSlot: none); slots not empty.
+  size_t first_candidate(uint64_t h) const noexcept {
+    const size_t mask = slots.size() - 1;
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t v = slots[i];
+      if (!v) return kNoSlot;
+      if ((v >> 32) == tag) return i;
+    }
+  }
+  /// Whether subject `id` is (type, value) with value's hash h.
+  bool subject_is(uint32_t id, uint16_t type, std::string_view value, uint64_t h) const noexcept {
+    const Subject& s = subjects[id];
+    return s.hash == h && s.type == type && consent_detail::same_bytes(s.value, value);
+  }
+  /// find_subject() continuing from first_candidate(h)'s answer.
+  uint32_t find_subject_from(size_t candidate, uint16_t type, std::string_view value, uint64_t h) const noexcept {
+    if (candidate == kNoSlot) return consent_detail::kNone;
+    return probe(h, [&](uint32_t id) { return subject_is(id, type, value, h); }, candidate);
   }
   std::string keyed_hash(std::string_view type, std::string_view value) const;
   bool is_suppressed_value(std::string_view type, std::string_view value) const;
@@ -400,12 +448,17 @@ struct Consent::Impl {
   /// evaluate(records_of(sid), {}, e) from the tags, for a TagQuery that is usable.
   consent_detail::TagEval evaluate_tags(uint32_t sid, const consent_detail::TagQuery& q) const noexcept {
     const RecordRange& r = subjects[sid].records;
-    return consent_detail::evaluate_tags(record_tags.data() + r.begin, r.size, record_pool.data() + r.begin, q);
+    const uint64_t* tags = tags_of(r);
+    return consent_detail::evaluate_tags([tags](uint32_t i) { return tags[i]; }, r.size, record_pool.data() + r.begin,
+                                         q);
   }
   consent_detail::Eval evaluate_many(const std::vector<std::span<const IndexRecord>>& sources,
                                      const consent_detail::EvalQuery& q) const;
-  ConsentCheck answer(const ConsentQuery& q, const consent_detail::EvalQuery& e, std::string_view type,
-                      std::string_view value, uint32_t sid, Timestamp at) const;
+  /// The answer of a check of subject sid (kNone: not in the ledger), from
+  /// the tags when `tq` is given and usable.
+  ConsentCheck answer(const ConsentQuery& q, const consent_detail::EvalQuery& e,
+                      const consent_detail::TagQuery* tq, std::string_view type, std::string_view value,
+                      uint32_t sid, Timestamp at) const;
   const consent_detail::Prefs* prefs_of(uint32_t subject) const;
   ConsentReason contact_rules(std::span<const uint32_t> subjects, uint32_t own, const ConsentQuery& q,
                               Timestamp at) const;

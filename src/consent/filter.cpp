@@ -125,7 +125,7 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
         }
         for (size_t k = 0; k < n; ++k) {
           if (k + 32 < n) __builtin_prefetch(&m.subjects[list[k + 32]]);
-          if (k + 16 < n) __builtin_prefetch(m.record_tags.data() + m.subjects[list[k + 16]].records.begin);
+          if (k + 16 < n) __builtin_prefetch(m.tags_of(m.subjects[list[k + 16]].records));
           const uint32_t sid = list[k];
           const Subject& s = m.subjects[sid];
           const uint16_t flags = (s.has_prefs ? kPackedPrefs : 0) | (pq.channel_type[s.type] ? kPackedChannel : 0);
