@@ -1,6 +1,7 @@
 // Native identity-graph benchmark: prints one JSON result per line.
 //
-//   bench_identity [--records N] [--threads T] [--skip-persisted] [--workdir DIR]
+//   bench_identity [--records N] [--threads T] [--skip-persisted] [--workdir DIR] [--only PART]
+//                  [--name-suffix S]
 //
 // Data: cdpcore::datagen identity data (records, raw and canonical values),
 // sized to about N records. Measures, on the same data:
@@ -65,8 +66,13 @@ std::string json_escape(const std::string& s) {
   return o;
 }
 
-void emit(const std::string& bench, const std::string& impl, double seconds, uint64_t rows,
+// Appended to every benchmark name (--name-suffix): a second run at another
+// size reports under its own names.
+std::string g_name_suffix;
+
+void emit(const std::string& bench_name, const std::string& impl, double seconds, uint64_t rows,
           const std::string& extra = "") {
+  const std::string bench = bench_name + g_name_suffix;
   std::printf("{\"benchmark\":\"%s\",\"impl\":\"%s\",\"seconds\":%.6f,\"rows\":%llu%s%s}\n", bench.c_str(),
               impl.c_str(), seconds, static_cast<unsigned long long>(rows), extra.empty() ? "" : ",", extra.c_str());
   std::fflush(stdout);
@@ -163,6 +169,7 @@ int main(int argc, char** argv) {
     else if (a == "--skip-persisted") persisted = false;
     else if (a == "--workdir" && i + 1 < argc) workdir = argv[++i];
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--name-suffix" && i + 1 < argc) g_name_suffix = argv[++i];
     else if (a == "--threads" && i + 1 < argc) ++i;  // normalisation uses two threads when there are two
   }
   if (records == 0) records = full ? 10'000'000 : 400'000;

@@ -80,7 +80,7 @@ void GraphState::resolve_items(Item* items, size_t n) const {
   // Stages over a group of items, each prefetching what the next needs: the
   // table slot, the identifier, its value and union-find parent, and the
   // person record. The loads of one stage then overlap across the group.
-  constexpr size_t kGroup = 32;
+  constexpr size_t kGroup = 64;
   uint32_t cand[kGroup];
   const size_t L = limited_types.size();
   for (size_t g0 = 0; g0 < n; g0 += kGroup) {

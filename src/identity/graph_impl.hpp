@@ -246,15 +246,10 @@ struct GraphState {
   /// Appends `v` to the arena in its packed form; returns the meta of an
   /// identifier of `type` with `flags` holding it.
   uint64_t store_value(std::string_view v, uint32_t type, uint8_t flags) {
-    const Packing p = packing_of(v);
-    uint64_t off;
-    if (p == Packing::none) {
-      off = arena.append(v);
-    } else {
-      char buf[kMaxIdentifierLength / 2 + 16];
-      pack_value(v, p, buf);
-      off = arena.append(std::string_view(buf, packed_size(p, v.size())));
-    }
+    char buf[kMaxIdentifierLength / 2 + 16];
+    const Packing p = pack(v, buf);
+    const uint64_t off =
+        p == Packing::none ? arena.append(v) : arena.append(std::string_view(buf, packed_size(p, v.size())));
     return pack_meta(off, static_cast<uint32_t>(v.size()), type, static_cast<uint8_t>(flags | packing_flag(p)));
   }
   uint32_t type_of(uint32_t id) const noexcept { return meta_type(ids[id].meta); }

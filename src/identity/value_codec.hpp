@@ -13,6 +13,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace cdpcore::idg {
 
 enum class Packing : uint8_t { none, hex, uuid };
@@ -28,19 +32,63 @@ inline int hex_digit(char c) noexcept {
 /// Whether position i of a UUID's text form holds a dash.
 inline bool uuid_dash(size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
 
-/// The form `v` is kept in.
-inline Packing packing_of(std::string_view v) noexcept {
+/// Packs n lowercase hex digits (n even, at least 16) two per byte into
+/// `out`; false (out partly written) when one is not a lowercase hex digit.
+inline bool pack_hex(const char* v, size_t n, char* out) noexcept {
+#if defined(__SSE2__)
+  // 16 digits per step: validated and turned into nibbles with byte compares
+  // (bytes of 0x80 and above compare negative and fail), then pairs joined.
+  auto step = [](const char* p, char* o) noexcept {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto within = [&x](char lo, char hi) {
+      return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                           _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
+    };
+    const __m128i is_d = within('0', '9'), is_a = within('a', 'f');
+    if (_mm_movemask_epi8(_mm_or_si128(is_d, is_a)) != 0xFFFF) return false;
+    const __m128i nib =
+        _mm_sub_epi8(_mm_sub_epi8(x, _mm_set1_epi8('0')), _mm_and_si128(is_a, _mm_set1_epi8('a' - '0' - 10)));
+    const __m128i hi = _mm_slli_epi16(_mm_and_si128(nib, _mm_set1_epi16(0x00FF)), 4);
+    const __m128i bytes = _mm_packus_epi16(_mm_or_si128(hi, _mm_srli_epi16(nib, 8)), _mm_setzero_si128());
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(o), bytes);
+    return true;
+  };
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    if (!step(v + i, out + i / 2)) return false;
+  // The rest as the last 16 digits (overlapping; n - 16 is even).
+  return i == n || step(v + n - 16, out + (n - 16) / 2);
+#else
+  for (size_t i = 0; i < n; i += 2) {
+    const int hi = hex_digit(v[i]), lo = hex_digit(v[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i / 2] = static_cast<char>((hi << 4) | lo);
+  }
+  return true;
+#endif
+}
+
+/// The form `v` is kept in, with the packed bytes written to `out` (room
+/// for v.size() / 2 bytes) unless it is Packing::none.
+inline Packing pack(std::string_view v, char* out) noexcept {
   if (v.size() == 36) {
-    for (size_t i = 0; i < 36; ++i) {
-      if (uuid_dash(i) ? v[i] != '-' : hex_digit(v[i]) < 0) return Packing::none;
-    }
-    return Packing::uuid;
+    if (v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-') return Packing::none;
+    char digits[32];
+    std::memcpy(digits, v.data(), 8);
+    std::memcpy(digits + 8, v.data() + 9, 4);
+    std::memcpy(digits + 12, v.data() + 14, 4);
+    std::memcpy(digits + 16, v.data() + 19, 4);
+    std::memcpy(digits + 20, v.data() + 24, 12);
+    return pack_hex(digits, 32, out) ? Packing::uuid : Packing::none;
   }
   if (v.size() < kMinHexPacked || v.size() % 2 != 0) return Packing::none;
-  for (char c : v) {
-    if (hex_digit(c) < 0) return Packing::none;
-  }
-  return Packing::hex;
+  return pack_hex(v.data(), v.size(), out) ? Packing::hex : Packing::none;
+}
+
+/// The form `v` is kept in.
+inline Packing packing_of(std::string_view v) {
+  std::string scratch(v.size() / 2 + 16, '\0');
+  return pack(v, scratch.data());
 }
 
 /// Bytes the packed form of a value of `length` characters takes.
@@ -50,22 +98,8 @@ inline size_t packed_size(Packing p, size_t length) noexcept {
 
 /// Writes the packed form of `v` (whose packing is `p`) to `out`.
 inline void pack_value(std::string_view v, Packing p, char* out) noexcept {
-  if (p == Packing::none) {
-    std::memcpy(out, v.data(), v.size());
-    return;
-  }
-  size_t o = 0;
-  int high = -1;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (p == Packing::uuid && uuid_dash(i)) continue;
-    const int d = hex_digit(v[i]);
-    if (high < 0) {
-      high = d;
-    } else {
-      out[o++] = static_cast<char>((high << 4) | d);
-      high = -1;
-    }
-  }
+  if (p == Packing::none) std::memcpy(out, v.data(), v.size());
+  else (void)pack(v, out);
 }
 
 /// Writes the `length` characters of the value whose packed form is at `in`
@@ -95,19 +129,28 @@ inline std::string unpack_value(const char* in, Packing p, size_t length) {
   return out;
 }
 
-/// Whether `v` (of the stored value's length) is the value packed at `in`.
+/// Whether the n bytes at a and b are equal; values up to 32 bytes (most
+/// identifiers) are compared with overlapping 8-byte loads, not a call.
+inline bool same_bytes(const char* a, const char* b, size_t n) noexcept {
+  auto word = [](const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if (n < 8 || n > 32) return std::memcmp(a, b, n) == 0;
+  uint64_t diff = (word(a) ^ word(b)) | (word(a + n - 8) ^ word(b + n - 8));
+  if (n > 16) diff |= (word(a + 8) ^ word(b + 8)) | (word(a + n - 16) ^ word(b + n - 16));
+  return diff == 0;
+}
+
+/// Whether `v` (of the stored value's length, at most kMaxPackedInput
+/// characters) is the value packed at `in`.
+inline constexpr size_t kMaxPackedInput = 1024;
 inline bool packed_equals(const char* in, Packing p, std::string_view v) noexcept {
-  if (p == Packing::none) return std::memcmp(in, v.data(), v.size()) == 0;
-  size_t b = 0;
-  for (size_t i = 0; i < v.size(); i += 2) {
-    if (p == Packing::uuid && uuid_dash(i)) {
-      if (v[i] != '-') return false;
-      ++i;
-    }
-    const int hi = hex_digit(v[i]), lo = hex_digit(v[i + 1]);
-    if (hi < 0 || lo < 0 || static_cast<uint8_t>(in[b++]) != ((hi << 4) | lo)) return false;
-  }
-  return true;
+  if (p == Packing::none) return same_bytes(in, v.data(), v.size());
+  if (v.size() > kMaxPackedInput) return false;
+  char mine[kMaxPackedInput / 2 + 16];
+  return pack(v, mine) == p && std::memcmp(mine, in, packed_size(p, v.size())) == 0;
 }
 
 }  // namespace cdpcore::idg

@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <random>
 #include <unistd.h>
 
 #include "cdpcore/identity.hpp"
@@ -397,6 +400,51 @@ TEST_CASE("identity: auto-block counts distinct persons, not repeated sightings"
   h.link({{{hc, "B"}, {hp, "P"}}, days(3), "shop"});
   h.link({{{hc, "C"}}, days(3), "crm"});
   CHECK(h.link({{{hc, "C"}, {hp, "P"}}, days(4), "shop"}).newly_blocked == 1);
+}
+
+TEST_CASE("identity: the value codec packs exactly the lowercase hex and UUID shapes (character by character)") {
+  using namespace cdpcore::idg;
+  // A reference that looks at one character at a time, on random values
+  // over an alphabet of the digits, the letters and their neighbours
+  // ('/', ':', '`', 'g', upper case, '-', a byte above 0x7f), at lengths
+  // around the packer's 16-character steps.
+  auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  auto reference = [&](const std::string& v) {
+    if (v.size() == 36) {
+      for (size_t i = 0; i < 36; ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? v[i] != '-' : !is_hex(v[i])) return Packing::none;
+      }
+      return Packing::uuid;
+    }
+    if (v.size() < 16 || v.size() % 2) return Packing::none;
+    for (char c : v)
+      if (!is_hex(c)) return Packing::none;
+    return Packing::hex;
+  };
+  const std::string digits = "0123456789abcdef";
+  const std::string odd = "/:`gAF-\x80\xff";
+  std::mt19937_64 rng(7);
+  size_t packed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const size_t lengths[] = {14, 15, 16, 17, 18, 30, 32, 34, 36, 40, 48, 64, 66, 100};
+    const size_t n = lengths[rng() % std::size(lengths)];
+    std::string v(n, '0');
+    for (char& c : v) c = digits[rng() % 16];
+    if (n == 36 && rng() % 2) v[8] = v[13] = v[18] = v[23] = '-';
+    if (rng() % 2) v[rng() % n] = odd[rng() % odd.size()];  // at most one stray character
+    const Packing want = reference(v);
+    std::string out(n / 2 + 16, '\0');
+    const Packing got = pack(v, out.data());
+    INFO("value " << v);
+    REQUIRE(got == want);
+    if (got == Packing::none) continue;
+    ++packed;
+    out.resize(packed_size(got, n));
+    CHECK(unpack_value(out.data(), got, n) == v);
+    CHECK(packed_equals(out.data(), got, v));
+  }
+  CHECK(packed > 5000);
 }
 
 TEST_CASE("identity: hex and UUID values are packed in memory and read back exactly") {
