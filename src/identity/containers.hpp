@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "util/huge_pages.hpp"
+
 namespace cdpcore::idg {
 
 /// Bytes of identifier values in 1 MiB chunks: no reallocation copies, stable
@@ -83,13 +85,16 @@ class PodVector {
   }
   ~PodVector() { std::free(data_); }
   /// n zeros from calloc: a large block comes from fresh mappings that the
-  /// kernel zeroes as they are first touched, with no memset.
+  /// kernel zeroes as they are first touched, with no memset. Its pages are
+  /// mapped writable at once: the users (hash table, bitmaps) read entries
+  /// before writing them, which would fault each page twice.
   static PodVector zeros(size_t n) {
     PodVector v;
     if (n == 0) return v;
     v.data_ = static_cast<T*>(std::calloc(n, sizeof(T)));
     if (!v.data_) throw std::bad_alloc();
     v.size_ = v.capacity_ = n;
+    util::populate_for_write(v.data_, n * sizeof(T));
     return v;
   }
 
