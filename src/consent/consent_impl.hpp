@@ -22,6 +22,7 @@
 #include "cdpcore/identity.hpp"
 #include "cdpcore/time.hpp"
 #include "cdpcore/workspace.hpp"
+#include "util/bytes.hpp"
 
 namespace cdpcore::consent_detail {
 
@@ -90,20 +91,6 @@ struct alignas(64) Subject {
   std::string value;    // short values are inline
 };
 static_assert(sizeof(Subject) == 64);
-
-/// Equality of short strings without a library call: identifiers are mostly
-/// 8 to 16 bytes, compared with two overlapping 8-byte loads.
-inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n < 8 || n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
-  uint64_t a0, a1, b0, b1;
-  std::memcpy(&a0, a.data(), 8);
-  std::memcpy(&b0, b.data(), 8);
-  std::memcpy(&a1, a.data() + n - 8, 8);
-  std::memcpy(&b1, b.data() + n - 8, 8);
-  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
 
 /// Prefetches the cache lines of [p, p + bytes).
 inline void prefetch_span(const void* p, size_t bytes) noexcept {
@@ -188,9 +175,7 @@ struct TagEval {
 /// arithmetic and stores to computed slots (a record that does not count
 /// writes to the spare half of an array): the data-dependent branches of
 /// evaluate() cost more than the records' memory.
-/// `tag_of(i)` gives record i's tag.
-template <class TagOf>
-inline TagEval evaluate_tags(TagOf&& tag_of, uint32_t n, const IndexRecord* records, const TagQuery& q) noexcept {
+inline TagEval evaluate_tags(const uint64_t* tags, uint32_t n, const IndexRecord* records, const TagQuery& q) noexcept {
   constexpr uint32_t kSpare = 16;  // levels are 0..15
   static_assert(kLevels <= kSpare);
   // Only the real levels need clearing; fixed 64-byte clears compile to a
@@ -205,7 +190,7 @@ inline TagEval evaluate_tags(TagOf&& tag_of, uint32_t n, const IndexRecord* reco
   uint32_t neg[2] = {}, neg_d[2] = {}, notes[4] = {};  // notes: separate, expired, basis, spare
   uint32_t objection = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t t = tag_of(i);
+    const uint64_t t = tags[i];
     const uint32_t pos = i + 1;
     const int d = q.applies[t & 0xFFFF];
     const int cl = q.channel_level[(t >> 16) & 0xFF];
@@ -429,7 +414,8 @@ struct Consent::Impl {
   /// Whether subject `id` is (type, value) with value's hash h.
   bool subject_is(uint32_t id, uint16_t type, std::string_view value, uint64_t h) const noexcept {
     const Subject& s = subjects[id];
-    return s.hash == h && s.type == type && consent_detail::same_bytes(s.value, value);
+    return s.hash == h && s.type == type && s.value.size() == value.size() &&
+           util::same_bytes(s.value.data(), value.data(), value.size());
   }
   /// find_subject() continuing from first_candidate(h)'s answer.
   uint32_t find_subject_from(size_t candidate, uint16_t type, std::string_view value, uint64_t h) const noexcept {
@@ -448,9 +434,7 @@ struct Consent::Impl {
   /// evaluate(records_of(sid), {}, e) from the tags, for a TagQuery that is usable.
   consent_detail::TagEval evaluate_tags(uint32_t sid, const consent_detail::TagQuery& q) const noexcept {
     const RecordRange& r = subjects[sid].records;
-    const uint64_t* tags = tags_of(r);
-    return consent_detail::evaluate_tags([tags](uint32_t i) { return tags[i]; }, r.size, record_pool.data() + r.begin,
-                                         q);
+    return consent_detail::evaluate_tags(tags_of(r), r.size, record_pool.data() + r.begin, q);
   }
   consent_detail::Eval evaluate_many(const std::vector<std::span<const IndexRecord>>& sources,
                                      const consent_detail::EvalQuery& q) const;

@@ -17,6 +17,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "util/bytes.hpp"
+
 namespace cdpcore::idg {
 
 enum class Packing : uint8_t { none, hex, uuid };
@@ -129,25 +131,11 @@ inline std::string unpack_value(const char* in, Packing p, size_t length) {
   return out;
 }
 
-/// Whether the n bytes at a and b are equal; values up to 32 bytes (most
-/// identifiers) are compared with overlapping 8-byte loads, not a call.
-inline bool same_bytes(const char* a, const char* b, size_t n) noexcept {
-  auto word = [](const char* p) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-  };
-  if (n < 8 || n > 32) return std::memcmp(a, b, n) == 0;
-  uint64_t diff = (word(a) ^ word(b)) | (word(a + n - 8) ^ word(b + n - 8));
-  if (n > 16) diff |= (word(a + 8) ^ word(b + 8)) | (word(a + n - 16) ^ word(b + n - 16));
-  return diff == 0;
-}
-
 /// Whether `v` (of the stored value's length, at most kMaxPackedInput
 /// characters) is the value packed at `in`.
 inline constexpr size_t kMaxPackedInput = 1024;
 inline bool packed_equals(const char* in, Packing p, std::string_view v) noexcept {
-  if (p == Packing::none) return same_bytes(in, v.data(), v.size());
+  if (p == Packing::none) return util::same_bytes(in, v.data(), v.size());
   if (v.size() > kMaxPackedInput) return false;
   char mine[kMaxPackedInput / 2 + 16];
   return pack(v, mine) == p && std::memcmp(mine, in, packed_size(p, v.size())) == 0;
