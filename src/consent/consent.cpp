@@ -627,7 +627,7 @@ uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value) cons
 }
 
 uint32_t Consent::Impl::find_subject(uint16_t type, std::string_view value, uint64_t h) const noexcept {
-  return probe(h, [&](uint32_t id) { return subject_is(id, type, value, h); });
+  return find_subject_from(h & (slots.size() - 1), type, value, h);
 }
 
 std::string Consent::Impl::keyed_hash(std::string_view type, std::string_view value) const {
@@ -1041,12 +1041,12 @@ void Consent::check_many(const ConsentQuery& q, std::string_view type, std::span
   const TagQuery tq = m.make_tag_query(e);
   const uint16_t t = tit->second;
   const size_t mask = m.slots.size() - 1;
-  // Each check is three dependent cache misses (slot, subject, then the
-  // subject's tags and sequence numbers, or its records for a time inside
-  // the ledger) on a large ledger. A block of checks goes through them stage by stage,
-  // prefetching the next stage's lines for every check of the block, so the
-  // misses overlap instead of adding up. (Pipelining the stages across blocks
-  // was measured slower: too many lines in flight.)
+  // Each check is three dependent cache misses on a large ledger: slot,
+  // subject, then the subject's tags and sequence numbers (its records for a
+  // time inside the ledger). A block of checks goes through them stage by
+  // stage, prefetching the next stage's lines for every check of the block,
+  // so the misses overlap instead of adding up. (Pipelining the stages across
+  // blocks was measured slower: too many lines in flight.)
   constexpr size_t kBlock = 16;
   uint64_t h[kBlock];
   size_t candidate[kBlock];

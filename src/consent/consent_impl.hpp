@@ -382,34 +382,23 @@ struct Consent::Impl {
   void grow_slots();
   static uint64_t slot_of(uint32_t id, uint64_t hash) noexcept { return (hash >> 32) << 32 | (uint64_t{id} + 1); }
   static uint32_t slot_id(uint64_t slot) noexcept { return static_cast<uint32_t>(slot) - 1; }
-  /// The first subject on h's probe path, from slot `start`, whose tag
-  /// matches and for which accept(id) holds, or kNone: only tag matches read
-  /// a subject.
+  static constexpr size_t kNoSlot = SIZE_MAX;
+  /// The position of the first slot on h's probe path, from slot `start`,
+  /// whose tag matches and for which accept(id) holds (kNoSlot: none): only
+  /// tag matches read a subject. Slots not empty.
   template <class Accept>
-  uint32_t probe(uint64_t h, Accept&& accept, size_t start) const noexcept {
+  size_t probe_slot(uint64_t h, Accept&& accept, size_t start) const noexcept {
     const size_t mask = slots.size() - 1;
     const uint64_t tag = h >> 32;
     for (size_t i = start;; i = (i + 1) & mask) {
       const uint64_t v = slots[i];
-      if (!v) return consent_detail::kNone;
-      if ((v >> 32) == tag && accept(slot_id(v))) return slot_id(v);
-    }
-  }
-  template <class Accept>
-  uint32_t probe(uint64_t h, Accept&& accept) const noexcept {
-    return probe(h, accept, h & (slots.size() - 1));
-  }
-  static constexpr size_t kNoSlot = SIZE_MAX;
-  /// The position of the first slot on h's probe path whose tag matches
-  /// (kNoSlot: none); slots not empty.
-  size_t first_candidate(uint64_t h) const noexcept {
-    const size_t mask = slots.size() - 1;
-    const uint64_t tag = h >> 32;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t v = slots[i];
       if (!v) return kNoSlot;
-      if ((v >> 32) == tag) return i;
+      if ((v >> 32) == tag && accept(slot_id(v))) return i;
     }
+  }
+  /// The position of the first slot on h's probe path whose tag matches.
+  size_t first_candidate(uint64_t h) const noexcept {
+    return probe_slot(h, [](uint32_t) { return true; }, h & (slots.size() - 1));
   }
   /// Whether subject `id` is (type, value) with value's hash h.
   bool subject_is(uint32_t id, uint16_t type, std::string_view value, uint64_t h) const noexcept {
@@ -417,10 +406,12 @@ struct Consent::Impl {
     return s.hash == h && s.type == type && s.value.size() == value.size() &&
            util::same_bytes(s.value.data(), value.data(), value.size());
   }
-  /// find_subject() continuing from first_candidate(h)'s answer.
-  uint32_t find_subject_from(size_t candidate, uint16_t type, std::string_view value, uint64_t h) const noexcept {
-    if (candidate == kNoSlot) return consent_detail::kNone;
-    return probe(h, [&](uint32_t id) { return subject_is(id, type, value, h); }, candidate);
+  /// find_subject() from slot `start` of h's probe path (first_candidate(h)
+  /// skips the slots before it).
+  uint32_t find_subject_from(size_t start, uint16_t type, std::string_view value, uint64_t h) const noexcept {
+    if (start == kNoSlot) return consent_detail::kNone;
+    const size_t i = probe_slot(h, [&](uint32_t id) { return subject_is(id, type, value, h); }, start);
+    return i == kNoSlot ? consent_detail::kNone : slot_id(slots[i]);
   }
   std::string keyed_hash(std::string_view type, std::string_view value) const;
   bool is_suppressed_value(std::string_view type, std::string_view value) const;

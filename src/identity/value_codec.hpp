@@ -17,6 +17,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "cdpcore/identity.hpp"
 #include "util/bytes.hpp"
 
 namespace cdpcore::idg {
@@ -87,21 +88,9 @@ inline Packing pack(std::string_view v, char* out) noexcept {
   return pack_hex(v.data(), v.size(), out) ? Packing::hex : Packing::none;
 }
 
-/// The form `v` is kept in.
-inline Packing packing_of(std::string_view v) {
-  std::string scratch(v.size() / 2 + 16, '\0');
-  return pack(v, scratch.data());
-}
-
 /// Bytes the packed form of a value of `length` characters takes.
 inline size_t packed_size(Packing p, size_t length) noexcept {
   return p == Packing::hex ? length / 2 : p == Packing::uuid ? 16 : length;
-}
-
-/// Writes the packed form of `v` (whose packing is `p`) to `out`.
-inline void pack_value(std::string_view v, Packing p, char* out) noexcept {
-  if (p == Packing::none) std::memcpy(out, v.data(), v.size());
-  else (void)pack(v, out);
 }
 
 /// Writes the `length` characters of the value whose packed form is at `in`
@@ -131,13 +120,11 @@ inline std::string unpack_value(const char* in, Packing p, size_t length) {
   return out;
 }
 
-/// Whether `v` (of the stored value's length, at most kMaxPackedInput
-/// characters) is the value packed at `in`.
-inline constexpr size_t kMaxPackedInput = 1024;
+/// Whether `v` (of the stored value's length) is the value packed at `in`.
 inline bool packed_equals(const char* in, Packing p, std::string_view v) noexcept {
   if (p == Packing::none) return util::same_bytes(in, v.data(), v.size());
-  if (v.size() > kMaxPackedInput) return false;
-  char mine[kMaxPackedInput / 2 + 16];
+  if (v.size() > kMaxIdentifierLength) return false;  // no stored value is longer
+  char mine[kMaxIdentifierLength / 2 + 16];
   return pack(v, mine) == p && std::memcmp(mine, in, packed_size(p, v.size())) == 0;
 }
 

@@ -62,6 +62,31 @@ std::vector<std::string> values(const PersonConsentCheck& r) {
   return v;
 }
 
+/// Filters `segment` and checks each of its persons with check_person: the
+/// same allowed set and the same drop counts per reason. Returns the persons
+/// allowed; adds each denied person's reason to `seen` when given.
+uint64_t filter_answers_as_check_person(PersonFixture& f, const Bitmap& segment, const char* purpose,
+                                        const char* channel, Timestamp at, const FilterOptions& o,
+                                        std::map<ConsentReason, uint64_t>* seen = nullptr) {
+  auto r = f.c->filter(segment, purpose, channel, at, o);
+  std::map<ConsentReason, uint64_t> want;
+  uint64_t allowed = 0;
+  for (uint32_t p : segment.to_vector()) {
+    auto one = f.c->check_person(p, purpose, channel, at, o);
+    REQUIRE(r.allowed.contains(p) == one.allowed);
+    if (one.allowed) {
+      ++allowed;
+    } else {
+      ++want[one.reason];
+      if (seen) ++(*seen)[one.reason];
+    }
+  }
+  CHECK(r.allowed.cardinality() == allowed);
+  std::map<ConsentReason, uint64_t> got(r.dropped.begin(), r.dropped.end());
+  CHECK(got == want);
+  return allowed;
+}
+
 }  // namespace
 
 TEST_CASE("consent person: consent on an identifier belongs to that identifier") {
@@ -395,23 +420,8 @@ TEST_CASE("consent person: a bulk filter answers each person as check_person doe
       for (const char* purpose : {"marketing.sms", "marketing"}) {
         for (const char* channel : {"sms", "email", "*"}) {
           INFO(purpose << "/" << channel);
-          auto r = f.c->filter(segment, purpose, channel, at, o);
-          std::map<ConsentReason, uint64_t> want;
-          uint64_t allowed = 0;
-          for (uint32_t p : segment.to_vector()) {
-            auto one = f.c->check_person(p, purpose, channel, at, o);
-            ++checked;
-            REQUIRE(r.allowed.contains(p) == one.allowed);
-            if (one.allowed) {
-              ++allowed;
-            } else {
-              ++want[one.reason];
-            }
-          }
-          CHECK(r.allowed.cardinality() == allowed);
-          bulk_allowed += static_cast<int>(allowed);
-          std::map<ConsentReason, uint64_t> got(r.dropped.begin(), r.dropped.end());
-          CHECK(got == want);
+          bulk_allowed += static_cast<int>(filter_answers_as_check_person(f, segment, purpose, channel, at, o));
+          checked += static_cast<int>(segment.cardinality());
         }
       }
     }
@@ -503,24 +513,8 @@ TEST_CASE("consent person: the bulk filter's tag evaluation answers as check_per
             o.contact_rules = false;
             o.jurisdiction = j;
             o.threads = 1 + static_cast<unsigned>(rng() % 2);
-            auto r = f.c->filter(segment, purpose, channel, at, o);
-            std::map<ConsentReason, uint64_t> want;
-            uint64_t allowed = 0;
-            for (uint32_t p : segment.to_vector()) {
-              auto one = f.c->check_person(p, purpose, channel, at, o);
-              ++compared;
-              REQUIRE(r.allowed.contains(p) == one.allowed);
-              if (one.allowed) {
-                ++allowed;
-              } else {
-                ++want[one.reason];
-                ++seen[one.reason];
-              }
-            }
-            allowed_total += allowed;
-            CHECK(r.allowed.cardinality() == allowed);
-            std::map<ConsentReason, uint64_t> got(r.dropped.begin(), r.dropped.end());
-            CHECK(got == want);
+            allowed_total += filter_answers_as_check_person(f, segment, purpose, channel, at, o, &seen);
+            compared += segment.cardinality();
           }
         }
       }

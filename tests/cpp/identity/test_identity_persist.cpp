@@ -453,11 +453,15 @@ TEST_CASE("identity: hex and UUID values are packed in memory and read back exac
   const std::string cookie = "0123456789abcdef0123456789abcdef";
   const std::string uuid = "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b";
   const std::string sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  auto packing_of = [](const std::string& v) {
+    std::string scratch(v.size() / 2 + 16, '\0');
+    return pack(v, scratch.data());
+  };
   for (const std::string& v : {cookie, uuid, sha}) {
-    const Packing p = packing_of(v);
+    std::string packed(v.size() / 2 + 16, '\0');
+    const Packing p = pack(v, packed.data());
     CHECK(p != Packing::none);
-    std::string packed(packed_size(p, v.size()), '\0');
-    pack_value(v, p, packed.data());
+    packed.resize(packed_size(p, v.size()));
     CHECK(packed.size() == (p == Packing::uuid ? 16u : v.size() / 2));
     CHECK(unpack_value(packed.data(), p, v.size()) == v);
     CHECK(packed_equals(packed.data(), p, v));

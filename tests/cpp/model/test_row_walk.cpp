@@ -40,12 +40,12 @@ RawTree random_tree(Rng& r, unsigned depth, double split, uint32_t features, boo
     size_t node;
     unsigned level;
   };
-  std::vector<Item> todo{{0, 0}};
+  std::vector<Item> pending{{0, 0}};  // nodes still to fill
   t.nodes.emplace_back();
   bool planted = false;
-  while (!todo.empty()) {
-    Item it = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    Item it = pending.back();
+    pending.pop_back();
     if (it.level >= depth || (it.level > 0 && r.uniform() > split)) {
       t.nodes[it.node].leaf = true;
       t.nodes[it.node].value = grid(r) * 0.37 + r.uniform() * 1e-3;
@@ -65,8 +65,8 @@ RawTree random_tree(Rng& r, unsigned depth, double split, uint32_t features, boo
     t.nodes[it.node].right = static_cast<int64_t>(left + 1);
     t.nodes.emplace_back();
     t.nodes.emplace_back();
-    todo.push_back({left, it.level + 1});
-    todo.push_back({left + 1, it.level + 1});
+    pending.push_back({left, it.level + 1});
+    pending.push_back({left + 1, it.level + 1});
   }
   return t;
 }
