@@ -20,6 +20,10 @@ components end to end from the strings:
   its rows/s is then not a measurement at 10M records. The same run then
   links a 1M-record population natively (identity.components.equal_size)
   and reports its links/s against networkx's.
+- std::unordered_map (C++, 1 thread): the same canonical values interned
+  into dense ids alone, no linking (identity.intern): the general-purpose
+  baseline the issue's speed target is stated against. The linking's
+  identity.components row gets its ratio to it per CPU second.
 - DuckDB: strings to integers in SQL, then min-label propagation over the
   edges iterated until no label changes (an iterative SQL connected
   components; `threads` threads).
@@ -101,11 +105,23 @@ def _star_edges(rec: np.ndarray, codes: np.ndarray):
     return heads[m], codes[m]
 
 
+def _ratio_to_interning(rows, suffix: str) -> None:
+    """Annotates the native linking row with its links per CPU second over
+    std::unordered_map's interning of the same values (same program run)."""
+    link = next((r for r in rows if r["benchmark"] == "identity.components" + suffix), None)
+    intern = next((r for r in rows if r["benchmark"] == "identity.intern" + suffix), None)
+    if not link or not intern or not link.get("cpu_seconds") or not intern.get("cpu_seconds"):
+        return
+    ratio = (link["rows"] / link["cpu_seconds"]) / (intern["rows"] / intern["cpu_seconds"])
+    link["ratio_vs_unordered_map_per_cpu_second"] = round(ratio, 2)
+
+
 def run(ctx) -> None:
     records = 10_000_000 if ctx.scale == "full" else 400_000
     workdir = tempfile.mkdtemp(prefix="cdp_bench_identity_")
     native = ctx.native("identity", "--records", records, "--workdir", workdir, timeout=7200)
     native_persons = next((r.get("persons") for r in native if r["benchmark"] == "identity.components"), None)
+    _ratio_to_interning(native, "")
 
     import pandas as pd
 
@@ -187,7 +203,10 @@ def run(ctx) -> None:
         nx_rate = cut / sec
         equal = ctx.native("identity", "--records", nx_records, "--only", "components", "--workdir", workdir,
                            "--name-suffix", ".equal_size", timeout=600)
+        _ratio_to_interning(equal, ".equal_size")
         for row in equal:
+            if not row["benchmark"].startswith("identity.components"):
+                continue
             rate = row["rows"] / row["seconds"]
             row["ratio_vs_networkx"] = round(rate / nx_rate, 2)
             row["notes"] = (f"{nx_records:,}-record population of the same generator; "

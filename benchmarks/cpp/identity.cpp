@@ -9,6 +9,9 @@
 //                               phone also with libphonenumber alone (peer "libphonenumber")
 //   identity.components         linking the canonical values with no limits, in memory:
 //                               the connected components the peers compute
+//   identity.intern             the same values interned into dense ids by std::unordered_map
+//                               (1 thread): the general-purpose baseline the linking's own
+//                               hash table is planned against
 //   identity.link_protected     the same with the default types (limits, priorities, blocks)
 //   identity.link_raw           raw values, normalised on the way in (default types)
 //   identity.persisted          canonical values into a workspace file, one transaction per batch
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cdpcore/datagen.hpp"
@@ -39,6 +43,16 @@ namespace dg = cdpcore::datagen;
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+struct Usage {
+  double user = 0, sys = 0;
+  long minor_faults = 0;
+};
+Usage usage() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  return {sec(ru.ru_utime), sec(ru.ru_stime), ru.ru_minflt};
+}
 double cpu_seconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -112,6 +126,7 @@ void register_plain(IdentityGraph& g) {
 
 struct LinkStats {
   double seconds = 0, cpu = 0;
+  Usage used;  // during linking: user and kernel CPU seconds, page faults
   uint64_t occurrences = 0, records = 0;
   IdentityStats stats;
   long rss_before_kb = 0, rss_after_kb = 0, peak_kb = 0;
@@ -124,6 +139,7 @@ LinkStats run_link(IdentityGraph& g, const std::vector<RecordBatch>& batches) {
   s.rss_before_kb = status_kb("VmRSS");
   reset_peak();
   const double t0 = now(), c0 = cpu_seconds();
+  const Usage u0 = usage();
   for (const RecordBatch& b : batches) {
     BatchResult r = g.link_batch(b, o);
     s.occurrences += r.identifiers;
@@ -131,6 +147,8 @@ LinkStats run_link(IdentityGraph& g, const std::vector<RecordBatch>& batches) {
   }
   s.seconds = now() - t0;
   s.cpu = cpu_seconds() - c0;
+  const Usage u1 = usage();
+  s.used = {u1.user - u0.user, u1.sys - u0.sys, u1.minor_faults - u0.minor_faults};
   s.rss_after_kb = status_kb("VmRSS");
   s.peak_kb = status_kb("VmHWM");
   s.stats = g.stats();
@@ -138,13 +156,15 @@ LinkStats run_link(IdentityGraph& g, const std::vector<RecordBatch>& batches) {
 }
 
 std::string link_extra(const LinkStats& s, int threads, const std::string& notes) {
-  char buf[768];
+  char buf[896];
   std::snprintf(buf, sizeof buf,
                 "\"records\":%llu,\"identifiers\":%llu,\"persons\":%llu,\"threads\":%d,\"cpu_seconds\":%.3f,"
+                "\"user_seconds\":%.3f,\"sys_seconds\":%.3f,\"page_faults\":%ld,"
                 "\"ids_per_cpu_second\":%.0f,\"bytes_per_identifier\":%.1f,\"graph_mb\":%.1f,\"rss_growth_mb\":%.1f,"
                 "\"peak_mb\":%.1f,\"notes\":\"%s\"",
                 static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.stats.identifiers),
-                static_cast<unsigned long long>(s.stats.persons), threads, s.cpu,
+                static_cast<unsigned long long>(s.stats.persons), threads, s.cpu, s.used.user, s.used.sys,
+                s.used.minor_faults,
                 s.cpu > 0 ? static_cast<double>(s.occurrences) / s.cpu : 0.0,
                 s.stats.identifiers ? static_cast<double>(s.stats.memory_bytes) / static_cast<double>(s.stats.identifiers)
                                     : 0.0,
@@ -236,6 +256,35 @@ int main(int argc, char** argv) {
     const LinkStats s = run_link(g, batches);
     emit("identity.components", "cdpcore", s.seconds, s.occurrences,
          link_extra(s, 2, "C++, in memory, normalised values, no limits; batches of 1M records"));
+  }
+  // ---- interning alone with a general-purpose map, same values ---------------------------------
+  if (want("components") || want("intern")) {
+    // Key: type code byte + value, so equal values of two types stay apart as in the graph.
+    // Reserved for every value: the map's best case (it never rehashes).
+    const auto& L = data.links;
+    std::unordered_map<std::string, uint32_t> ids;
+    ids.reserve(L.size());  // an upper bound of the distinct values
+    std::string key;
+    uint64_t occurrences = 0, checksum = 0;
+    const Usage u0 = usage();
+    const double t0 = now();
+    for (size_t k = 0; k < L.size(); ++k) {
+      const std::string_view v = L.canonical[k];
+      if (v.empty()) continue;
+      key.assign(1, static_cast<char>(L.type[k]));
+      key.append(v);
+      checksum += ids.try_emplace(key, static_cast<uint32_t>(ids.size())).first->second;
+      ++occurrences;
+    }
+    const double dt = now() - t0;
+    const Usage u1 = usage();
+    char extra[320];
+    std::snprintf(extra, sizeof extra,
+                  "\"identifiers\":%zu,\"threads\":1,\"cpu_seconds\":%.3f,\"user_seconds\":%.3f,\"sys_seconds\":%.3f,"
+                  "\"checksum\":%llu,\"notes\":\"std::unordered_map<std::string, uint32_t>: interning only, no linking\"",
+                  ids.size(), (u1.user - u0.user) + (u1.sys - u0.sys), u1.user - u0.user, u1.sys - u0.sys,
+                  static_cast<unsigned long long>(checksum));
+    emit("identity.intern", "std::unordered_map", dt, occurrences, extra);
   }
   // ---- with merge protection (default types, canonical values) ------------------------------
   if (want("protected")) {
