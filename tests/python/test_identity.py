@@ -217,7 +217,7 @@ def test_persistence_and_erasure_leave_no_raw_value(tmp_path):
     g = cdpcore.IdentityGraph(ws)
     assert list(g.partition()) == list(part_before)
     p = g.ordinal_of("crm_id", "SECRET-CRM-1")
-    rep = g.erase_person(p, note="erasure 1")
+    rep = g.erase_person(p, suppress=True, note="erasure 1")
     assert rep.erased_persons == [1]
     assert g.is_suppressed("email", "Secret.Person@example.com")
     assert g.link({"email": "secret.person@example.com"}, time=T0 + 9).suppressed == 1
@@ -229,6 +229,18 @@ def test_persistence_and_erasure_leave_no_raw_value(tmp_path):
             for raw in (b"13912345678", b"secret.person@example.com", b"SECRET-CRM-1", b"ck-1"):
                 assert raw not in data, (suffix, raw)
     assert b"keep@example.com" in open(path, "rb").read()
+
+
+def test_erase_person_keeps_no_hash_unless_asked(graph):
+    graph.link({"phone": "13912345670", "crm_id": "ERASE-A"}, time=T0)
+    graph.link({"phone": "13912345671", "crm_id": "ERASE-B"}, time=T0)
+    graph.erase_person(graph.ordinal_of("crm_id", "ERASE-A"))  # the default, as in C++ and C
+    assert not graph.is_suppressed("crm_id", "ERASE-A")
+    assert graph.link({"crm_id": "ERASE-A"}, time=T0 + 1).suppressed == 0
+    assert graph.ordinal_of("crm_id", "ERASE-A") is not None
+    graph.erase_person(graph.ordinal_of("crm_id", "ERASE-B"), suppress=True)
+    assert graph.is_suppressed("phone", "139 1234 5671")
+    assert graph.link({"crm_id": "ERASE-B"}, time=T0 + 1).suppressed == 1
 
 
 def test_explain_dot_and_records(graph):

@@ -660,9 +660,11 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
             py::gil_scoped_release nogil;
             return g.erase_person(ord, o);
           },
-          py::arg("ordinal"), py::kw_only(), py::arg("dry_run") = false, py::arg("suppress") = true,
+          py::arg("ordinal"), py::kw_only(), py::arg("dry_run") = false, py::arg("suppress") = false,
           py::arg("time") = 0, py::arg("note") = "",
-          "Right to erasure: no raw value of the person's identifiers remains in memory or in the file.")
+          "Right to erasure: no raw value of the person's identifiers remains in memory or in the file. "
+          "suppress=True keeps a keyed hash of each value so that it is dropped when seen again "
+          "(default False, as in C++ and C).")
       .def(
           "expire",
           [](IdentityGraph& g, const py::object& as_of, bool dry_run, const std::string& note) {
