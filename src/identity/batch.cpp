@@ -93,7 +93,9 @@ void GraphState::begin_batch() {
   last_seq_mark = last_seq;
   last_conflict_mark = last_conflict;
   ids_mark = id_count();
+  occ_mark = static_cast<uint32_t>(occ.size());
   recs_mark = record_count();
+  touch_undo.clear();
   pending.clear();
   pending_parts.clear();
   pending_part_ids.clear();
@@ -123,6 +125,14 @@ void GraphState::rollback_batch() noexcept {
   }
   const bool rebuild = n > ids_mark && n - ids_mark > table.count() / 2;
   journal.rollback();
+  // After the journal: an IdRec it restores may have been copied after its
+  // first occurrence in the batch had changed the head and time.
+  for (size_t i = touch_undo.size(); i-- > 0;) {
+    IdRec& x = ids.raw()[touch_undo[i].id];
+    x.occ_head = touch_undo[i].occ_head;
+    x.last_seen = touch_undo[i].last_seen;
+  }
+  touch_undo.clear();
   arena.truncate(arena_mark);
   if (rebuild) {
     size_t cap = 1024;
@@ -172,6 +182,8 @@ void GraphState::rollback_batch() noexcept {
 
 void GraphState::commit_batch() {
   journal.commit();
+  touch_undo.clear();
+  if (touch_undo.capacity() * sizeof(TouchUndo) > (size_t{1} << 20)) touch_undo = PodVector<TouchUndo>();  // as the journal does
   last_seq = last_seq_mark + pending.size();
   if (options.reuse_ordinals) free_ordinals.insert(free_ordinals.end(), pending_free.begin(), pending_free.end());
   pending_free.clear();

@@ -219,7 +219,7 @@ class JVec final : public JournalTarget {
   void reserve(size_t n) { v_.reserve(n); }
   size_t capacity() const noexcept { return v_.capacity(); }
   const T* data() const noexcept { return v_.data(); }
-  PodVector<T>& raw() noexcept { return v_; }  // loading only (no journal)
+  PodVector<T>& raw() noexcept { return v_; }  // unjournaled: loading, or changes undone another way
   const PodVector<T>& raw() const noexcept { return v_; }
   /// Bytes in use (entries reserved but never written are not resident).
   size_t memory_bytes() const noexcept { return v_.size() * sizeof(T); }

@@ -76,6 +76,16 @@ uint32_t GraphState::find_mut(uint32_t id) {
   return r;
 }
 
+namespace {
+/// Prefetches the cache lines of [p, p + n) for n up to two lines: records
+/// that straddle a line boundary would otherwise miss on their second line.
+inline void prefetch_span(const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  __builtin_prefetch(c);
+  __builtin_prefetch(c + n - 1);
+}
+}  // namespace
+
 void GraphState::resolve_items(Item* items, size_t n) const {
   // Stages over a group of items, each prefetching what the next needs: the
   // table slot, the identifier, its value and union-find parent, and the
@@ -90,13 +100,13 @@ void GraphState::resolve_items(Item* items, size_t n) const {
       if (it[i].type != kNone) table.prefetch(it[i].hash);
     for (size_t i = 0; i < m; ++i) {
       cand[i] = it[i].type == kNone ? UINT32_MAX : table.first_candidate(it[i].hash);
-      if (cand[i] != UINT32_MAX) __builtin_prefetch(&ids[cand[i]]);
+      if (cand[i] != UINT32_MAX) prefetch_span(&ids[cand[i]], sizeof(IdRec));
     }
     for (size_t i = 0; i < m; ++i) {
       if (cand[i] == UINT32_MAX) continue;
       const IdRec& r = ids[cand[i]];
-      __builtin_prefetch(arena.get(meta_off(r.meta), 0).data());
-      if (r.parent != kNone && !(r.parent & kRootBit)) __builtin_prefetch(&ids[r.parent]);
+      prefetch_span(arena.get(meta_off(r.meta), 0).data(), arena_size(r.meta));
+      if (r.parent != kNone && !(r.parent & kRootBit)) prefetch_span(&ids[r.parent], sizeof(IdRec));
     }
     for (size_t i = 0; i < m; ++i) {
       if (cand[i] == UINT32_MAX) {
@@ -370,16 +380,18 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
     if (occ.size() >= kOccRemoved) throw LimitError("identity graph: more than 2^30 identifier occurrences");
     const uint32_t o = static_cast<uint32_t>(occ.size());
     occ.push_back(id);
-    {
-      IdRec& x = ids.mut(id);
-      occ_next.push_back(x.occ_head);
-      x.occ_head = o;
-    }
+    // Not journaled: touch_undo keeps the head and last-seen time before the
+    // identifier's first occurrence in the batch (its head is then older).
+    IdRec& x = ids.raw()[id];
+    if (id < ids_mark && (x.occ_head == kNone || x.occ_head < occ_mark))
+      touch_undo.push_back({id, x.occ_head, x.last_seen});
+    occ_next.push_back(x.occ_head);
+    x.occ_head = o;
     ++live_occ;
     ++c.identifiers;
     if (is_blocked(id)) {
       ++c.blocked;
-      if (ids[id].last_seen < tmin) ids.mut(id).last_seen = tmin;
+      if (x.last_seen < tmin) x.last_seen = tmin;
       continue;
     }
     const TypeState& ts = *types[it.type];
@@ -391,7 +403,7 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
       if (ord != kNone && persons[ord].size > 1) recompute(ord, ChangeCause::expire, t, src, r, &c);
       ++c.expired;
     }
-    if (ids[id].last_seen < tmin) ids.mut(id).last_seen = tmin;
+    if (ids[id].last_seen < tmin) ids.raw()[id].last_seen = tmin;  // in touch_undo
     cands.push_back({id, o, ts.opt.priority, it.type, kNone, is_new, false, ConflictReason::type_limit, kNoType});
   }
   if (cands.empty()) {
@@ -764,7 +776,7 @@ size_t GraphState::memory_bytes() const {
   b += rec_begin.memory_bytes() + rec_time.memory_bytes() + rec_src.memory_bytes() + occ.memory_bytes() +
        occ_next.memory_bytes();
   b += persons.memory_bytes() + p_counts.memory_bytes() + key_state.memory_bytes();
-  b += free_ordinals.capacity() * 4 + pending_free.capacity() * 4;
+  b += free_ordinals.capacity() * 4 + pending_free.capacity() * 4 + touch_undo.capacity() * sizeof(TouchUndo);
   b += mem_log.size() * sizeof(PendingChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;

@@ -163,6 +163,19 @@ struct GraphState {
   /// Records that identifier `id` met `who`; true when `who` is new to it.
   bool note_seen_with(uint32_t id, uint64_t who);
 
+  // A pre-batch identifier's occurrence-list head and last-seen time as they
+  // were before its first occurrence in the batch. Every occurrence writes
+  // both, and most identifiers change nothing else in a batch: these 12 bytes
+  // restore them on rollback, where the journal would copy the whole IdRec
+  // (and test a bitmap) for each. Rollback applies them after the journal.
+  struct TouchUndo {
+    uint32_t id;
+    uint32_t occ_head;
+    int32_t last_seen;
+  };
+  PodVector<TouchUndo> touch_undo;
+  uint32_t occ_mark = 0;  // occurrences before the batch
+
   // ---- records
   JVec<uint32_t> rec_begin{journal};  // size records+1 (sentinel)
   JVec<int64_t> rec_time{journal};

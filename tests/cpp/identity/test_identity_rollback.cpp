@@ -15,6 +15,8 @@ using identity_test::snapshot;
 
 namespace {
 
+constexpr Timestamp kStep = 61'000'000;  // between records: over a minute, so last-seen times differ
+
 /// Records over small pools of values, so that most of them meet identifiers
 /// (and persons) that exist already: merges, attachments, limits, blocks.
 RecordBatch random_records(uint64_t& s, size_t n, Timestamp t0) {
@@ -24,7 +26,7 @@ RecordBatch random_records(uint64_t& s, size_t n, Timestamp t0) {
   };
   RecordBatch out;
   for (size_t i = 0; i < n; ++i) {
-    out.begin_record(t0 + static_cast<Timestamp>(i), next(2) ? "crm" : "web");
+    out.begin_record(t0 + static_cast<Timestamp>(i) * kStep, next(2) ? "crm" : "web");
     const size_t k = 1 + next(3);
     for (size_t j = 0; j < k; ++j) {
       switch (next(4)) {
@@ -38,8 +40,22 @@ RecordBatch random_records(uint64_t& s, size_t n, Timestamp t0) {
   return out;
 }
 
+/// Per identifier: last-seen time and the (time, source) of each record holding it, newest first.
+std::map<std::string, std::string> history(const IdentityGraph& g) {
+  std::map<std::string, std::string> m;
+  for (uint32_t id = 0; id < g.partition().size(); ++id) {
+    auto info = g.identifier(id);
+    if (!info) continue;
+    std::string h = std::to_string(info->last_seen) + "/" + std::to_string(info->records) + ":";
+    for (const auto& r : g.records_of(id, 1000)) h += " " + std::to_string(r.time) + "@" + r.source;
+    m[info->type_name + ":" + info->value] = h;
+  }
+  return m;
+}
+
 void check_same(const IdentityGraph& g, const IdentityGraph& twin) {
   CHECK(snapshot(g) == snapshot(twin));
+  CHECK(history(g) == history(twin));
   const IdentityStats a = g.stats(), b = twin.stats();
   CHECK(a.identifiers == b.identifiers);
   CHECK(a.persons == b.persons);
@@ -62,13 +78,13 @@ TEST_CASE("identity: batches cancelled half way leave the graph as a twin that n
   size_t cancelled = 0;
   for (int round = 0; round < 4; ++round) {
     const auto kept = random_records(seed, 4000, t);
-    t += 10'000;
+    t += 4000 * kStep;
     g.link_batch(kept);
     twin.link_batch(kept);
     check_same(g, twin);
     // More records than one chunk (16,384): the first chunk is applied, then cancelled.
     const auto dropped = random_records(seed, 20'000, t);
-    t += 30'000;
+    t += 20'000 * kStep;
     try {
       g.link_batch(dropped, cancel_after_first_chunk);
     } catch (const Cancelled&) {
