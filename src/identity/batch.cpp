@@ -96,6 +96,7 @@ void GraphState::begin_batch() {
   occ_mark = static_cast<uint32_t>(occ.size());
   recs_mark = record_count();
   touch_undo.clear();
+  attach_undo.clear();
   pending.clear();
   pending_parts.clear();
   pending_part_ids.clear();
@@ -125,14 +126,20 @@ void GraphState::rollback_batch() noexcept {
   }
   const bool rebuild = n > ids_mark && n - ids_mark > table.count() / 2;
   journal.rollback();
-  // After the journal: an IdRec it restores may have been copied after its
-  // first occurrence in the batch had changed the head and time.
+  // After the journal: an entry it restores may have been copied after a
+  // change these logs undo (an occurrence, an attachment) had been made.
   for (size_t i = touch_undo.size(); i-- > 0;) {
     IdRec& x = ids.raw()[touch_undo[i].id];
     x.occ_head = touch_undo[i].occ_head;
     x.last_seen = touch_undo[i].last_seen;
   }
   touch_undo.clear();
+  for (size_t i = attach_undo.size(); i-- > 0;) {
+    const AttachUndo& u = attach_undo[i];
+    persons.raw()[u.ord].size = u.size;
+    ids.raw()[u.root].next = u.next;
+  }
+  attach_undo.clear();
   arena.truncate(arena_mark);
   if (rebuild) {
     size_t cap = 1024;
@@ -183,7 +190,10 @@ void GraphState::rollback_batch() noexcept {
 void GraphState::commit_batch() {
   journal.commit();
   touch_undo.clear();
-  if (touch_undo.capacity() * sizeof(TouchUndo) > (size_t{1} << 20)) touch_undo = PodVector<TouchUndo>();  // as the journal does
+  attach_undo.clear();
+  // Large logs go back, as the journal's do.
+  if (touch_undo.capacity() * sizeof(TouchUndo) > (size_t{1} << 20)) touch_undo = PodVector<TouchUndo>();
+  if (attach_undo.capacity() * sizeof(AttachUndo) > (size_t{1} << 20)) attach_undo = PodVector<AttachUndo>();
   last_seq = last_seq_mark + pending.size();
   if (options.reuse_ordinals) free_ordinals.insert(free_ordinals.end(), pending_free.begin(), pending_free.end());
   pending_free.clear();

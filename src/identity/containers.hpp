@@ -214,6 +214,12 @@ class JVec final : public JournalTarget {
     return v_[i];
   }
   void set(size_t i, const T& x) { mut(i) = x; }
+  /// Whether entry i existed before the batch and its old value is not in the
+  /// journal yet (a caller may then keep what it changes itself).
+  bool unjournaled(size_t i) const noexcept {
+    if (i >= mark_ || !j_.active()) return false;
+    return logged_.empty() || !((logged_[i / 64] >> (i % 64)) & 1);
+  }
   /// Appends `n` copies of x (new entries are never journaled).
   void grow(size_t n, const T& x) { v_.resize(v_.size() + n, x); }
   void reserve(size_t n) { v_.reserve(n); }

@@ -243,20 +243,29 @@ uint32_t GraphState::create_singleton(uint32_t id) {
 }
 
 void GraphState::attach(uint32_t ord, uint32_t id) {
-  PersonRec& pr = persons.mut(ord);
-  const uint32_t root = pr.root;
-  ++pr.size;
+  const uint32_t root = persons[ord].root;
+  PersonRec* pr;
+  IdRec* rr;
+  if (id >= ids_mark && persons.unjournaled(ord) && ids.unjournaled(root)) {
+    pr = &persons.raw()[ord];
+    rr = &ids.raw()[root];
+    // The root's next member is new once an identifier was attached here.
+    if (rr->next < ids_mark) attach_undo.push_back({ord, root, pr->size, rr->next});
+  } else {
+    pr = &persons.mut(ord);
+    rr = &ids.mut(root);
+  }
+  ++pr->size;
   IdRec& x = ids.mut(id);
   x.parent = root;
-  IdRec& rr = ids.mut(root);
-  x.next = rr.next;
-  rr.next = id;
+  x.next = rr->next;
+  rr->next = id;
   const int32_t li = types[type_of(id)]->limited;
   if (li >= 0) {
     const size_t at = ord * limited_types.size() + li;
     if (p_counts[at] < UINT16_MAX) p_counts.set(at, static_cast<uint16_t>(p_counts[at] + 1));
   }
-  mark_dirty_key(pr.key);
+  mark_dirty_key(pr->key);
 }
 
 uint32_t GraphState::merge_persons(uint32_t s, uint32_t a) {
@@ -776,7 +785,8 @@ size_t GraphState::memory_bytes() const {
   b += rec_begin.memory_bytes() + rec_time.memory_bytes() + rec_src.memory_bytes() + occ.memory_bytes() +
        occ_next.memory_bytes();
   b += persons.memory_bytes() + p_counts.memory_bytes() + key_state.memory_bytes();
-  b += free_ordinals.capacity() * 4 + pending_free.capacity() * 4 + touch_undo.capacity() * sizeof(TouchUndo);
+  b += free_ordinals.capacity() * 4 + pending_free.capacity() * 4 + touch_undo.capacity() * sizeof(TouchUndo) +
+       attach_undo.capacity() * sizeof(AttachUndo);
   b += mem_log.size() * sizeof(PendingChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;

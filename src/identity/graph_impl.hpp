@@ -175,6 +175,16 @@ struct GraphState {
   };
   PodVector<TouchUndo> touch_undo;
   uint32_t occ_mark = 0;  // occurrences before the batch
+  // Likewise a pre-batch person's size and its root's next member before the
+  // first new identifier attached to it in the batch, while neither is in
+  // the journal (a merge journals both; attaching after that uses the journal).
+  struct AttachUndo {
+    uint32_t ord;
+    uint32_t root;
+    uint32_t size;
+    uint32_t next;
+  };
+  PodVector<AttachUndo> attach_undo;
 
   // ---- records
   JVec<uint32_t> rec_begin{journal};  // size records+1 (sentinel)

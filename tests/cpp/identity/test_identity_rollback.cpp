@@ -2,6 +2,7 @@
 // batch had been applied and however often it changed the same entries.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,9 +54,26 @@ std::map<std::string, std::string> history(const IdentityGraph& g) {
   return m;
 }
 
+/// Per person key: its size and members as its member list enumerates them.
+std::map<PersonKey, std::string> members(const IdentityGraph& g) {
+  std::map<PersonKey, std::string> m;
+  for (uint32_t ord = 0; ord < g.ordinal_capacity(); ++ord) {
+    const auto key = g.key_of(ord);
+    if (!key) continue;
+    std::vector<std::string> v;
+    for (const auto& info : g.identifiers_of(ord)) v.push_back(info.type_name + ":" + info.value);
+    std::sort(v.begin(), v.end());
+    std::string s = std::to_string(v.size()) + "/" + std::to_string(g.identifier_count(ord)) + ":";
+    for (const auto& x : v) s += " " + x;
+    m[*key] = s;
+  }
+  return m;
+}
+
 void check_same(const IdentityGraph& g, const IdentityGraph& twin) {
   CHECK(snapshot(g) == snapshot(twin));
   CHECK(history(g) == history(twin));
+  CHECK(members(g) == members(twin));
   const IdentityStats a = g.stats(), b = twin.stats();
   CHECK(a.identifiers == b.identifiers);
   CHECK(a.persons == b.persons);
