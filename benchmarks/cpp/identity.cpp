@@ -19,7 +19,6 @@
 // CPU seconds are extra fields.
 #include <sys/resource.h>
 #include <unistd.h>
-#include <time.h>
 
 #include <chrono>
 #include <cstdint>
@@ -43,20 +42,20 @@ namespace dg = cdpcore::datagen;
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+/// The process's CPU seconds (user, kernel) and page faults, or their growth.
 struct Usage {
   double user = 0, sys = 0;
   long minor_faults = 0;
+  double cpu() const { return user + sys; }
+  Usage since(const Usage& before) const {
+    return {user - before.user, sys - before.sys, minor_faults - before.minor_faults};
+  }
 };
 Usage usage() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
   return {sec(ru.ru_utime), sec(ru.ru_stime), ru.ru_minflt};
-}
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 long status_kb(const char* key) {
   std::ifstream f("/proc/self/status");
@@ -125,8 +124,8 @@ void register_plain(IdentityGraph& g) {
 }
 
 struct LinkStats {
-  double seconds = 0, cpu = 0;
-  Usage used;  // during linking: user and kernel CPU seconds, page faults
+  double seconds = 0;
+  Usage used;  // during linking
   uint64_t occurrences = 0, records = 0;
   IdentityStats stats;
   long rss_before_kb = 0, rss_after_kb = 0, peak_kb = 0;
@@ -138,7 +137,7 @@ LinkStats run_link(IdentityGraph& g, const std::vector<RecordBatch>& batches) {
   o.mode = BatchMode::best_effort;
   s.rss_before_kb = status_kb("VmRSS");
   reset_peak();
-  const double t0 = now(), c0 = cpu_seconds();
+  const double t0 = now();
   const Usage u0 = usage();
   for (const RecordBatch& b : batches) {
     BatchResult r = g.link_batch(b, o);
@@ -146,9 +145,7 @@ LinkStats run_link(IdentityGraph& g, const std::vector<RecordBatch>& batches) {
     s.records += r.records;
   }
   s.seconds = now() - t0;
-  s.cpu = cpu_seconds() - c0;
-  const Usage u1 = usage();
-  s.used = {u1.user - u0.user, u1.sys - u0.sys, u1.minor_faults - u0.minor_faults};
+  s.used = usage().since(u0);
   s.rss_after_kb = status_kb("VmRSS");
   s.peak_kb = status_kb("VmHWM");
   s.stats = g.stats();
@@ -163,9 +160,9 @@ std::string link_extra(const LinkStats& s, int threads, const std::string& notes
                 "\"ids_per_cpu_second\":%.0f,\"bytes_per_identifier\":%.1f,\"graph_mb\":%.1f,\"rss_growth_mb\":%.1f,"
                 "\"peak_mb\":%.1f,\"notes\":\"%s\"",
                 static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.stats.identifiers),
-                static_cast<unsigned long long>(s.stats.persons), threads, s.cpu, s.used.user, s.used.sys,
+                static_cast<unsigned long long>(s.stats.persons), threads, s.used.cpu(), s.used.user, s.used.sys,
                 s.used.minor_faults,
-                s.cpu > 0 ? static_cast<double>(s.occurrences) / s.cpu : 0.0,
+                s.used.cpu() > 0 ? static_cast<double>(s.occurrences) / s.used.cpu() : 0.0,
                 s.stats.identifiers ? static_cast<double>(s.stats.memory_bytes) / static_cast<double>(s.stats.identifiers)
                                     : 0.0,
                 static_cast<double>(s.stats.memory_bytes) / 1048576.0,
@@ -277,12 +274,12 @@ int main(int argc, char** argv) {
       ++occurrences;
     }
     const double dt = now() - t0;
-    const Usage u1 = usage();
+    const Usage u = usage().since(u0);
     char extra[320];
     std::snprintf(extra, sizeof extra,
                   "\"identifiers\":%zu,\"threads\":1,\"cpu_seconds\":%.3f,\"user_seconds\":%.3f,\"sys_seconds\":%.3f,"
                   "\"checksum\":%llu,\"notes\":\"std::unordered_map<std::string, uint32_t>: interning only, no linking\"",
-                  ids.size(), (u1.user - u0.user) + (u1.sys - u0.sys), u1.user - u0.user, u1.sys - u0.sys,
+                  ids.size(), u.cpu(), u.user, u.sys,
                   static_cast<unsigned long long>(checksum));
     emit("identity.intern", "std::unordered_map", dt, occurrences, extra);
   }

@@ -133,13 +133,13 @@ void GraphState::rollback_batch() noexcept {
     x.occ_head = touch_undo[i].occ_head;
     x.last_seen = touch_undo[i].last_seen;
   }
-  touch_undo.clear();
+  clear_log(touch_undo);
   for (size_t i = attach_undo.size(); i-- > 0;) {
     const AttachUndo& u = attach_undo[i];
     persons.raw()[u.ord].size = u.size;
     ids.raw()[u.root].next = u.next;
   }
-  attach_undo.clear();
+  clear_log(attach_undo);
   arena.truncate(arena_mark);
   if (rebuild) {
     size_t cap = 1024;
@@ -189,11 +189,8 @@ void GraphState::rollback_batch() noexcept {
 
 void GraphState::commit_batch() {
   journal.commit();
-  touch_undo.clear();
-  attach_undo.clear();
-  // Large logs go back, as the journal's do.
-  if (touch_undo.capacity() * sizeof(TouchUndo) > (size_t{1} << 20)) touch_undo = PodVector<TouchUndo>();
-  if (attach_undo.capacity() * sizeof(AttachUndo) > (size_t{1} << 20)) attach_undo = PodVector<AttachUndo>();
+  clear_log(touch_undo);
+  clear_log(attach_undo);
   last_seq = last_seq_mark + pending.size();
   if (options.reuse_ordinals) free_ordinals.insert(free_ordinals.end(), pending_free.begin(), pending_free.end());
   pending_free.clear();

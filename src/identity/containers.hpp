@@ -152,6 +152,14 @@ class PodVector {
   size_t capacity_ = 0;
 };
 
+/// Empties a batch's log and gives its memory back when it holds over 1 MiB
+/// (a small one is kept for the next batch).
+template <typename T>
+void clear_log(PodVector<T>& log) noexcept {
+  log.clear();
+  if (log.capacity() * sizeof(T) > (size_t{1} << 20)) log = PodVector<T>();
+}
+
 class Journal;
 
 /// Something the journal can restore.
@@ -236,10 +244,9 @@ class JVec final : public JournalTarget {
     if (v_.size() > mark_) v_.resize(mark_);
   }
   void forget() override {
-    undo_.clear();
-    // Give back a large log; the bitmap goes too (zeros again on the next
-    // batch's first change: untouched pages cost nothing).
-    if (undo_.capacity() * sizeof(Undo) > (size_t{1} << 20)) undo_ = PodVector<Undo>();
+    // The bitmap goes too (zeros again on the next batch's first change:
+    // untouched pages cost nothing).
+    clear_log(undo_);
     logged_ = PodVector<uint64_t>();
   }
   size_t journal_bytes() const override {

@@ -412,7 +412,7 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
       if (ord != kNone && persons[ord].size > 1) recompute(ord, ChangeCause::expire, t, src, r, &c);
       ++c.expired;
     }
-    if (ids[id].last_seen < tmin) ids.raw()[id].last_seen = tmin;  // in touch_undo
+    if (x.last_seen < tmin) x.last_seen = tmin;  // in touch_undo
     cands.push_back({id, o, ts.opt.priority, it.type, kNone, is_new, false, ConflictReason::type_limit, kNoType});
   }
   if (cands.empty()) {

@@ -44,7 +44,7 @@ RecordBatch random_records(uint64_t& s, size_t n, Timestamp t0) {
 /// Per identifier: last-seen time and the (time, source) of each record holding it, newest first.
 std::map<std::string, std::string> history(const IdentityGraph& g) {
   std::map<std::string, std::string> m;
-  for (uint32_t id = 0; id < g.partition().size(); ++id) {
+  for (uint32_t id = 0; id < g.identifier_capacity(); ++id) {
     auto info = g.identifier(id);
     if (!info) continue;
     std::string h = std::to_string(info->last_seen) + "/" + std::to_string(info->records) + ":";
