@@ -3,7 +3,7 @@ include(CMakePackageConfigHelpers)
 # The installed static library needs its private dependencies at link time;
 # Debian installs them where the linker looks, so plain names suffice.
 target_link_libraries(cdpcore_static INTERFACE
-  $<INSTALL_INTERFACE:sqlite3;fmt;roaring;crypto;xxhash;phonenumber;Threads::Threads>)
+  $<INSTALL_INTERFACE:sqlite3;crypto;phonenumber;Threads::Threads>)
 
 # Everything here is the "dev" component; the Python wheel installs only the
 # "python" component (see pyproject.toml), so one build tree can serve both.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cdpcore/cdpcore.hpp"
+#include "cdpcore/datagen.hpp"
 
 namespace demo {
 

@@ -9,6 +9,7 @@
 // writes need exclusive access.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -16,11 +17,10 @@
 #include <span>
 #include <vector>
 
-#include "cdpcore/c/export.h"
 
 namespace cdpcore {
 
-class CDP_API Bitmap {
+class Bitmap {
  public:
   Bitmap();
   ~Bitmap();
@@ -64,10 +64,10 @@ class CDP_API Bitmap {
   Bitmap& operator|=(const Bitmap& o);
   Bitmap& operator-=(const Bitmap& o);  // and-not
   Bitmap& operator^=(const Bitmap& o);
-  friend CDP_API Bitmap operator&(const Bitmap& a, const Bitmap& b);
-  friend CDP_API Bitmap operator|(const Bitmap& a, const Bitmap& b);
-  friend CDP_API Bitmap operator-(const Bitmap& a, const Bitmap& b);
-  friend CDP_API Bitmap operator^(const Bitmap& a, const Bitmap& b);
+  friend Bitmap operator&(const Bitmap& a, const Bitmap& b);
+  friend Bitmap operator|(const Bitmap& a, const Bitmap& b);
+  friend Bitmap operator-(const Bitmap& a, const Bitmap& b);
+  friend Bitmap operator^(const Bitmap& a, const Bitmap& b);
   bool operator==(const Bitmap& o) const noexcept;
 
   /// Cardinalities without materialising the result.
@@ -93,6 +93,49 @@ class CDP_API Bitmap {
   /// Calls `fn` with consecutive ascending batches of at most `batch_size`
   /// members (the span is valid during the call) until it returns false.
   void for_each_batch(size_t batch_size, const std::function<bool(std::span<const uint32_t>)>& fn) const;
+
+  /// One chunk of the bitmap: the members whose high 16 bits are `key`, in
+  /// the form the chunk is stored (Roaring's containers). Valid until the
+  /// bitmap is next modified. For code that works a chunk at a time (the
+  /// segment engine transposes bitmaps into per-person rows this way).
+  struct Chunk {
+    enum class Kind : uint8_t { array = 1, bitset = 2, run = 3 };
+    /// The run [start, start + length] (inclusive, as in the portable format).
+    struct Run {
+      uint16_t start;
+      uint16_t length;
+    };
+    uint16_t key = 0;
+    Kind kind = Kind::array;
+    uint32_t cardinality = 0;
+    uint32_t size = 0;  // array: values; run: runs; bitset: 1024 words
+    const void* data = nullptr;
+
+    const uint16_t* values() const noexcept { return static_cast<const uint16_t*>(data); }
+    const uint64_t* words() const noexcept { return static_cast<const uint64_t*>(data); }
+    const Run* runs() const noexcept { return static_cast<const Run*>(data); }
+
+    /// Calls fn(low) for each member's low 16 bits, ascending.
+    template <typename Fn>
+    void for_each_low(Fn&& fn) const {
+      switch (kind) {
+        case Kind::array:
+          for (uint32_t i = 0; i < size; ++i) fn(uint32_t{values()[i]});
+          break;
+        case Kind::bitset:
+          for (uint32_t i = 0; i < size; ++i)
+            for (uint64_t x = words()[i]; x; x &= x - 1) fn(i * 64 + static_cast<uint32_t>(std::countr_zero(x)));
+          break;
+        case Kind::run:
+          for (uint32_t i = 0; i < size; ++i)
+            for (uint32_t v = runs()[i].start, end = v + runs()[i].length; v <= end; ++v) fn(v);
+          break;
+      }
+    }
+  };
+  /// Number of non-empty chunks; chunk(i) for i < chunk_count(), keys ascending.
+  size_t chunk_count() const noexcept;
+  Chunk chunk(size_t i) const noexcept;
 
   /// Roaring's portable serialisation.
   std::vector<uint8_t> serialize() const;

@@ -3,7 +3,6 @@
 
 #include "cdpcore/bitmap.hpp"
 #include "cdpcore/consent.hpp"
-#include "cdpcore/datagen.hpp"
 #include "cdpcore/error.hpp"
 #include "cdpcore/hash.hpp"
 #include "cdpcore/identity.hpp"

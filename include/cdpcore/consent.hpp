@@ -41,7 +41,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/tcf.hpp"
 #include "cdpcore/time.hpp"
 
@@ -100,15 +99,15 @@ enum class ConsentReason : uint16_t {
   unknown_person = 131,             // person-level: the ordinal is not a person of the identity graph
 };
 /// "granted", "no_consent", … ; "unknown" for a value outside the enum.
-CDP_API const char* consent_reason_name(ConsentReason r) noexcept;
+const char* consent_reason_name(ConsentReason r) noexcept;
 inline bool consent_reason_allows(ConsentReason r) noexcept { return static_cast<uint16_t>(r) < 100; }
-CDP_API const char* consent_decision_name(ConsentDecision d) noexcept;
-CDP_API const char* legal_basis_name(LegalBasis b) noexcept;
-CDP_API const char* jurisdiction_name(Jurisdiction j) noexcept;
+const char* consent_decision_name(ConsentDecision d) noexcept;
+const char* legal_basis_name(LegalBasis b) noexcept;
+const char* jurisdiction_name(Jurisdiction j) noexcept;
 /// Parse the names above; throw InvalidArgument listing the valid names.
-CDP_API ConsentDecision parse_consent_decision(std::string_view name);
-CDP_API LegalBasis parse_legal_basis(std::string_view name);
-CDP_API Jurisdiction parse_jurisdiction(std::string_view name);
+ConsentDecision parse_consent_decision(std::string_view name);
+LegalBasis parse_legal_basis(std::string_view name);
+Jurisdiction parse_jurisdiction(std::string_view name);
 
 /// No expiry.
 inline constexpr Timestamp kNoExpiry = std::numeric_limits<Timestamp>::max();
@@ -336,7 +335,7 @@ struct ErasureReport {
 };
 
 /// The consent ledger, contact preferences and checks of one workspace.
-class CDP_API Consent {
+class Consent {
  public:
   /// Binds to the workspace (creating the consent tables) and builds the
   /// in-memory index from the stored ledger.

@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "cdpcore/c/export.h"
 
 namespace cdpcore {
 
@@ -35,10 +34,10 @@ enum class ErrorCode : int32_t {
 };
 
 /// "CDP_EPARSE" for ErrorCode::parse, and so on.
-CDP_API const char* error_code_name(ErrorCode code) noexcept;
+const char* error_code_name(ErrorCode code) noexcept;
 
 /// Base of every exception the library throws. Thread safety: a value type.
-class CDP_API Error : public std::runtime_error {
+class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message);
   ~Error() override;
@@ -49,7 +48,7 @@ class CDP_API Error : public std::runtime_error {
 };
 
 #define CDPCORE_DECLARE_ERROR(Name, Code)                                  \
-  class CDP_API Name : public Error {                                      \
+  class Name : public Error {                                      \
    public:                                                                 \
     explicit Name(const std::string& message) : Error(Code, message) {}   \
     ~Name() override;                                                      \
@@ -71,7 +70,7 @@ CDPCORE_DECLARE_ERROR(StateError, ErrorCode::state);
 
 /// Text or bytes that do not parse. `offset` is a byte offset into the input;
 /// `line` and `column` (1-based, 0 when not applicable) locate it in text.
-class CDP_API ParseError : public Error {
+class ParseError : public Error {
  public:
   ParseError(const std::string& message, uint64_t offset, uint32_t line = 0, uint32_t column = 0);
   ~ParseError() override;
@@ -86,7 +85,7 @@ class CDP_API ParseError : public Error {
 };
 
 /// A string that is not valid UTF-8; `offset` is the first bad byte.
-class CDP_API Utf8Error : public Error {
+class Utf8Error : public Error {
  public:
   Utf8Error(const std::string& message, uint64_t offset);
   ~Utf8Error() override;

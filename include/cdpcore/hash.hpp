@@ -6,27 +6,26 @@
 #include <string>
 #include <string_view>
 
-#include "cdpcore/c/export.h"
 
 namespace cdpcore {
 
 /// 64-bit non-cryptographic hash (XXH3) of bytes with a seed. Stable across
 /// versions and platforms: it may be stored and used for deterministic splits.
-CDP_API uint64_t hash64(std::string_view bytes, uint64_t seed = 0) noexcept;
+uint64_t hash64(std::string_view bytes, uint64_t seed = 0) noexcept;
 
 /// Hash of an identifier value within its type, used for interning and
 /// partitioning: hash64(value, seed derived from the type id).
-CDP_API uint64_t hash_identifier(uint32_t type_id, std::string_view value) noexcept;
+uint64_t hash_identifier(uint32_t type_id, std::string_view value) noexcept;
 
 using Sha256Digest = std::array<uint8_t, 32>;
 
 /// SHA-256 of bytes.
-CDP_API Sha256Digest sha256(std::string_view bytes);
+Sha256Digest sha256(std::string_view bytes);
 /// HMAC-SHA256 of bytes under `key`: the keyed hash kept instead of raw PII.
-CDP_API Sha256Digest hmac_sha256(std::string_view key, std::string_view bytes);
+Sha256Digest hmac_sha256(std::string_view key, std::string_view bytes);
 /// Lowercase hexadecimal of a digest (64 characters).
-CDP_API std::string to_hex(const Sha256Digest& d);
+std::string to_hex(const Sha256Digest& d);
 /// Parses 64 hexadecimal characters (either case); throws ParseError.
-CDP_API Sha256Digest sha256_from_hex(std::string_view hex);
+Sha256Digest sha256_from_hex(std::string_view hex);
 
 }  // namespace cdpcore

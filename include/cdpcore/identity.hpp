@@ -69,7 +69,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/error.hpp"
 #include "cdpcore/time.hpp"
 
@@ -113,9 +112,9 @@ enum class Normalizer : uint8_t {
   custom = 5,  // a user callback (custom_normalizer)
 };
 /// "none", "trim", "lower", "email", "phone", "custom".
-CDP_API const char* normalizer_name(Normalizer n) noexcept;
+const char* normalizer_name(Normalizer n) noexcept;
 /// The inverse of normalizer_name. Throws InvalidArgument.
-CDP_API Normalizer parse_normalizer(std::string_view name);
+Normalizer parse_normalizer(std::string_view name);
 
 /// How values are kept in memory and in the file.
 enum class Storage : uint8_t {
@@ -195,7 +194,7 @@ struct Record {
 /// Many records in flat arrays (owning copies of every string): the fast path
 /// for batches. Record i's identifiers are [offsets[i], offsets[i+1]).
 /// A value type; not thread-safe for writes.
-class CDP_API RecordBatch {
+class RecordBatch {
  public:
   RecordBatch();
   ~RecordBatch();
@@ -286,7 +285,7 @@ struct IdentifierInfo {
 
 enum class ChangeKind : uint8_t { merged = 0, split = 1, erased = 2 };
 /// "merged", "split", "erased".
-CDP_API const char* change_kind_name(ChangeKind k) noexcept;
+const char* change_kind_name(ChangeKind k) noexcept;
 
 enum class ChangeCause : uint8_t {
   link = 0,               // a record linked two persons
@@ -298,7 +297,7 @@ enum class ChangeCause : uint8_t {
   expire = 6,             // a TTL expiry dropped an identifier's links
 };
 /// "link", "remove_identifier", "remove_record", "erase_person", "block", "auto_block", "expire".
-CDP_API const char* change_cause_name(ChangeCause c) noexcept;
+const char* change_cause_name(ChangeCause c) noexcept;
 
 /// One part of a split person.
 struct SplitPart {
@@ -337,7 +336,7 @@ struct ChangeEvent {
 /// own changes in the same transaction. A listener that throws aborts the
 /// batch: the graph and the file are restored and every listener that
 /// already received events of it gets on_rolled_back().
-class CDP_API IdentityListener {
+class IdentityListener {
  public:
   virtual ~IdentityListener();
   virtual void on_merged(const ChangeEvent& e);
@@ -353,7 +352,7 @@ enum class ConflictReason : uint8_t {
   person_cap = 2,    // IdentityOptions::max_identifiers
 };
 /// "type_limit", "window_limit", "person_cap".
-CDP_API const char* conflict_reason_name(ConflictReason r) noexcept;
+const char* conflict_reason_name(ConflictReason r) noexcept;
 
 /// A link that merge protection refused.
 struct LinkConflict {
@@ -370,7 +369,7 @@ struct LinkConflict {
 
 enum class BlockReason : uint8_t { blocklist = 0, threshold = 1 };
 /// "blocklist", "threshold".
-CDP_API const char* block_reason_name(BlockReason r) noexcept;
+const char* block_reason_name(BlockReason r) noexcept;
 
 struct BlockedIdentifier {
   IdentifierId identifier = kNoIdentifier;
@@ -457,7 +456,7 @@ struct IdentityStats {
 
 // ---- the graph -------------------------------------------------------------------
 
-class CDP_API IdentityGraph {
+class IdentityGraph {
  public:
   /// A graph in memory only.
   explicit IdentityGraph(const IdentityOptions& options = {});

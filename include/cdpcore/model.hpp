@@ -33,7 +33,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/time.hpp"
 
 namespace cdpcore {
@@ -111,7 +110,7 @@ struct LinearModelSpec {
 /// LightGBM maps NaN to 0 unless the split's missing type is NaN, and values
 /// with |x| <= 1e-35 to 0. Categorical features are given as their integer
 /// codes (the codes the model was trained on).
-class CDP_API Model {
+class Model {
  public:
   /// Parses an XGBoost model saved as JSON (Booster.save_model("m.json")):
   /// gbtree booster; objectives binary:logistic, binary:logitraw,
@@ -197,7 +196,7 @@ struct LogisticFitOptions {
 /// Fits a binary logistic regression by Newton's method (Eigen) on rows of `x`
 /// with labels `y` (0 or 1). Rows containing NaN are refused
 /// (InvalidArgument naming the row and column). Returns a logistic Model.
-CDP_API Model fit_logistic(const MatrixView& x, std::span<const double> y, const LogisticFitOptions& options = {});
+Model fit_logistic(const MatrixView& x, std::span<const double> y, const LogisticFitOptions& options = {});
 
 // ---- RFM ----------------------------------------------------------------------
 
@@ -213,7 +212,7 @@ struct RfmGroupRule {
 /// The usual segment map on R and F quintile scores (champions,
 /// loyal_customers, potential_loyalists, new_customers, promising,
 /// need_attention, about_to_sleep, at_risk, cant_lose, hibernating).
-CDP_API std::vector<RfmGroupRule> default_rfm_groups();
+std::vector<RfmGroupRule> default_rfm_groups();
 
 struct RfmOptions {
   /// Events at or before this time count; recency is measured from it.
@@ -247,7 +246,7 @@ struct RfmTable {
 /// RFM over order events given as parallel arrays (person ordinal, time,
 /// amount). Throws InvalidArgument when the arrays differ in length, an amount
 /// is not finite or bins < 1.
-CDP_API RfmTable rfm(std::span<const uint32_t> person, std::span<const Timestamp> time,
+RfmTable rfm(std::span<const uint32_t> person, std::span<const Timestamp> time,
                      std::span<const double> amount, const RfmOptions& options);
 
 // ---- CLV: BG/NBD + Gamma-Gamma -------------------------------------------------
@@ -267,7 +266,7 @@ struct ClvSummary {
 /// (day) are one purchase with their amounts summed, the first purchase is
 /// not counted, and monetary is the mean of the repeat purchases (0 when
 /// there are none). Persons in ascending order, written to `persons`.
-CDP_API ClvSummary clv_summary(std::span<const uint32_t> person, std::span<const Timestamp> time,
+ClvSummary clv_summary(std::span<const uint32_t> person, std::span<const Timestamp> time,
                                std::span<const double> amount, Timestamp as_of, int64_t unit,
                                std::vector<uint32_t>* persons = nullptr);
 
@@ -277,7 +276,7 @@ struct FitOptions {
 };
 
 /// The BG/NBD model (Fader, Hardie & Lee 2005). Immutable value type.
-class CDP_API BgNbd {
+class BgNbd {
  public:
   double r = 1, alpha = 1, a = 1, b = 1;
   double log_likelihood = 0;  ///< of the data it was fitted to
@@ -307,7 +306,7 @@ class CDP_API BgNbd {
 
 /// The Gamma-Gamma spend model (Fader, Hardie & Lee 2005). Fitted on
 /// customers with frequency > 0. Immutable value type.
-class CDP_API GammaGamma {
+class GammaGamma {
  public:
   double p = 1, q = 1, v = 1;
   double log_likelihood = 0;
@@ -333,7 +332,7 @@ struct ClvOptions {
 
 /// Discounted CLV over the horizon, month by month, as lifetimes'
 /// customer_lifetime_value: Σ_m spend · (E[N(m)] − E[N(m−1)]) / (1+d)^m.
-CDP_API std::vector<double> clv(const BgNbd& purchases, const GammaGamma& spend, const ClvSummary& summary,
+std::vector<double> clv(const BgNbd& purchases, const GammaGamma& spend, const ClvSummary& summary,
                                 const ClvOptions& options = {});
 
 // ---- k-means ----------------------------------------------------------------------
@@ -352,7 +351,7 @@ struct KMeansOptions {
 
 /// k-means clustering with k-means++ seeding, deterministic for a seed.
 /// Immutable after fit; share freely across threads.
-class CDP_API KMeans {
+class KMeans {
  public:
   /// Rows with NaN are refused (InvalidArgument naming the row).
   static KMeans fit(const MatrixView& x, const KMeansOptions& options = {});
@@ -404,7 +403,7 @@ struct LookalikeResult {
 /// population (rows of `features`; row i is person `persons[i]`) and scores
 /// everyone. Throws InvalidArgument when sizes differ, the seed has no member
 /// among the rows, or every row is in the seed.
-CDP_API LookalikeResult lookalike(const Bitmap& seed, std::span<const uint32_t> persons, const MatrixView& features,
+LookalikeResult lookalike(const Bitmap& seed, std::span<const uint32_t> persons, const MatrixView& features,
                                   const LookalikeOptions& options = {});
 
 // ---- features bound to profiles -------------------------------------------------
@@ -424,7 +423,7 @@ struct FeatureBinding {
 };
 
 /// The inputs of a model, in the model's column order. A value type.
-struct CDP_API FeatureSpec {
+struct FeatureSpec {
   std::vector<FeatureBinding> features;
 
   FeatureSpec& attribute(std::string name, std::string attribute_name = {});
@@ -438,7 +437,7 @@ struct CDP_API FeatureSpec {
 /// A FeatureSpec compiled against one ProfileStore (expressions type-checked,
 /// attributes resolved). Immutable; evaluate it only against that store, with
 /// no write to the store running at the same time (the store's rule).
-class CDP_API BoundFeatures {
+class BoundFeatures {
  public:
   /// Throws NotFound naming an unknown attribute, TypeError for a
   /// non-numeric attribute or expression (naming the feature), ParseError
@@ -468,7 +467,7 @@ class CDP_API BoundFeatures {
 /// store as the double attribute `trait`, so rules and segments can use it
 /// ("churn_risk > 0.7"). One write batch: on failure nothing is written.
 /// Returns the scores in the order of the persons scored.
-CDP_API std::vector<double> score_to_trait(const Model& model, const BoundFeatures& features, ProfileStore& store,
+std::vector<double> score_to_trait(const Model& model, const BoundFeatures& features, ProfileStore& store,
                                            std::string_view trait, Timestamp as_of,
                                            std::span<const uint32_t> persons = {},
                                            const PredictOptions& options = {});

@@ -38,7 +38,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/time.hpp"
 
 namespace cdpcore {
@@ -60,19 +59,19 @@ enum class ValueType : uint8_t {
   string_set = 6,  // "set<string>": an attribute only, not an event property
 };
 /// "bool", "int64", "double", "string", "timestamp", "set<string>", "null".
-CDP_API const char* value_type_name(ValueType t) noexcept;
+const char* value_type_name(ValueType t) noexcept;
 /// The inverse of value_type_name (also accepts "float64", "boolean",
 /// "string_set"). Throws InvalidArgument naming the text.
-CDP_API ValueType parse_value_type(std::string_view name);
+ValueType parse_value_type(std::string_view name);
 
 /// How two persons' values of an attribute combine when the identity graph
 /// merges them: the most recently written value, the first written, the
 /// smaller, the larger, the sum (numbers), or the union (sets).
 enum class MergePolicy : uint8_t { latest = 0, first = 1, min = 2, max = 3, sum = 4, union_ = 5 };
 /// "latest", "first", "min", "max", "sum", "union".
-CDP_API const char* merge_policy_name(MergePolicy p) noexcept;
+const char* merge_policy_name(MergePolicy p) noexcept;
 /// The inverse of merge_policy_name. Throws InvalidArgument.
-CDP_API MergePolicy parse_merge_policy(std::string_view name);
+MergePolicy parse_merge_policy(std::string_view name);
 
 struct AttributeDef {
   std::string name;
@@ -287,7 +286,7 @@ struct ProfileSchema {
 /// Typed attributes and per-type event logs for persons, indexed by ordinal.
 /// Thread safety: see the top of this file (one writer; concurrent const
 /// readers when nobody writes).
-class CDP_API ProfileStore {
+class ProfileStore {
  public:
   /// An in-memory store that persists nothing.
   ProfileStore();

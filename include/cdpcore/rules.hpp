@@ -39,7 +39,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/profile.hpp"
 #include "cdpcore/time.hpp"
 
@@ -97,9 +96,9 @@ enum class WindowKind : uint8_t {
 };
 
 /// The text of an operator: "+", ">=", "and", "not in", "is not null" …
-CDP_API const char* op_text(Op op) noexcept;
+const char* op_text(Op op) noexcept;
 /// "literal", "ref", "aggregate" … (the JSON key of the node's form).
-CDP_API const char* node_kind_name(NodeKind kind) noexcept;
+const char* node_kind_name(NodeKind kind) noexcept;
 
 using Literal = std::variant<std::monostate, bool, int64_t, double, std::string>;
 
@@ -118,7 +117,7 @@ struct Node {
   SourcePos pos;
 
   /// Structural equality: every field but `pos`.
-  CDP_API bool operator==(const Node& other) const noexcept;
+  bool operator==(const Node& other) const noexcept;
   bool empty() const noexcept { return kind == NodeKind::none; }
 
   static Node make_literal(Literal value) {
@@ -156,13 +155,13 @@ struct Limits {
 /// Parses one expression. Throws ParseError whose message names the line,
 /// column, offending token and what was expected; LimitError when a limit is
 /// exceeded; Utf8Error for invalid UTF-8.
-CDP_API Node parse_expression(std::string_view text, const Limits& limits = {});
+Node parse_expression(std::string_view text, const Limits& limits = {});
 /// The text form of an expression (parses back to an equal tree).
-CDP_API std::string to_text(const Node& node);
+std::string to_text(const Node& node);
 /// The JSON form of an expression (compact, one line).
-CDP_API std::string to_json(const Node& node);
+std::string to_json(const Node& node);
 /// Reads the JSON form. Throws ParseError naming the JSON path on bad input.
-CDP_API Node from_json(std::string_view json, const Limits& limits = {});
+Node from_json(std::string_view json, const Limits& limits = {});
 
 enum class RuleKind : uint8_t {
   tag = 0,    // `tag name = …`: boolean (a bool expression) or value (a string expression)
@@ -180,11 +179,11 @@ struct Rule {
 
 /// Parses a rule set: definitions `tag <name> = <expr>` and `trait <name> =
 /// <expr>`, comments from `#` to the end of the line.
-CDP_API std::vector<Rule> parse_rules(std::string_view text, const Limits& limits = {});
-CDP_API std::string rules_to_text(std::span<const Rule> rules);
+std::vector<Rule> parse_rules(std::string_view text, const Limits& limits = {});
+std::string rules_to_text(std::span<const Rule> rules);
 /// {"rules":[{"kind":"tag","name":"vip","expr":{…}}, …]}
-CDP_API std::string rules_to_json(std::span<const Rule> rules);
-CDP_API std::vector<Rule> rules_from_json(std::string_view json, const Limits& limits = {});
+std::string rules_to_json(std::span<const Rule> rules);
+std::vector<Rule> rules_from_json(std::string_view json, const Limits& limits = {});
 
 }  // namespace rules
 
@@ -226,7 +225,7 @@ struct NumericColumn {
 /// (segments) or bind features to expressions (models). Immutable after
 /// compile; share freely across threads. Evaluate only against the store it
 /// was compiled for (StateError otherwise).
-class CDP_API CompiledExpression {
+class CompiledExpression {
  public:
   /// Type-checks against the store's schema (and the resolver's names).
   /// Throws TypeError naming both types and the position, NotFound naming an
@@ -265,7 +264,7 @@ class CDP_API CompiledExpression {
 
 enum class TagKind : uint8_t { boolean = 0, value = 1, trait = 2 };
 /// "boolean", "value", "trait".
-CDP_API const char* tag_kind_name(TagKind kind) noexcept;
+const char* tag_kind_name(TagKind kind) noexcept;
 
 /// One rule's result for every person.
 struct TagColumn {
@@ -289,7 +288,7 @@ struct TagResults {
   size_t person_count = 0;
   std::vector<TagColumn> tags;  // in rule order
   /// The column of a rule. Throws NotFound.
-  CDP_API const TagColumn& operator[](std::string_view name) const;
+  const TagColumn& operator[](std::string_view name) const;
 };
 
 /// One rule's result for one person.
@@ -303,7 +302,7 @@ struct PersonTag {
 /// A compiled rule set: compile once, evaluate many times. Immutable after
 /// compile; share freely across threads. Evaluate only against the store it
 /// was compiled for (StateError otherwise).
-class CDP_API RuleSet {
+class RuleSet {
  public:
   /// Parses and compiles. Rules may refer to earlier or later rules of the
   /// set (cycles are rejected naming the rules in the cycle).

@@ -53,7 +53,6 @@
 #include <vector>
 
 #include "cdpcore/bitmap.hpp"
-#include "cdpcore/c/export.h"
 #include "cdpcore/time.hpp"
 
 namespace cdpcore {
@@ -71,7 +70,7 @@ enum class SegmentKind : uint8_t {
   fixed = 1,    // members given explicitly or by an uploaded list
 };
 /// "dynamic", "fixed".
-CDP_API const char* segment_kind_name(SegmentKind k) noexcept;
+const char* segment_kind_name(SegmentKind k) noexcept;
 
 /// What a segment is, without its members. A value type.
 struct SegmentInfo {
@@ -200,7 +199,7 @@ struct ExportReport {
 /// The segments of a workspace (or of memory): definitions, members,
 /// snapshots, the reverse index and activation export. See the top of this
 /// file for the thread-safety rules.
-class CDP_API SegmentEngine {
+class SegmentEngine {
  public:
   /// Segments in memory only.
   SegmentEngine();

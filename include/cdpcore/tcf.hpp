@@ -18,7 +18,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cdpcore/c/export.h"
 #include "cdpcore/time.hpp"
 
 namespace cdpcore::tcf {
@@ -55,7 +54,7 @@ struct VendorRange {
 
 /// A publisher restriction: for `purpose_id`, the vendors in `ranges` are
 /// restricted as `type` says.
-struct CDP_API PublisherRestriction {
+struct PublisherRestriction {
   uint8_t purpose_id = 0;
   RestrictionType type = RestrictionType::not_allowed;
   std::vector<VendorRange> ranges;  // as encoded (merged only if the string did)
@@ -66,7 +65,7 @@ struct CDP_API PublisherRestriction {
 };
 
 /// A decoded TC string (core segment plus optional segments).
-struct CDP_API TCString {
+struct TCString {
   // Core segment.
   uint8_t version = 0;  // always 2
   Timestamp created = 0;       // UTC microseconds (the string has deciseconds)
@@ -123,7 +122,7 @@ inline constexpr size_t kMaxTcStringLength = 64 * 1024;
 /// Decodes a TC string. Throws ParseError (offset = character offset into
 /// `text`, message naming the segment and field), Unsupported for TCF v1
 /// strings, LimitError for strings longer than kMaxTcStringLength.
-CDP_API TCString decode_tc_string(std::string_view text, Mode mode = Mode::strict);
+TCString decode_tc_string(std::string_view text, Mode mode = Mode::strict);
 
 /// The IAB US Privacy string ("1YNN"): version, then three flags, each 'Y',
 /// 'N' or '-' (not applicable).
@@ -137,7 +136,7 @@ struct UsPrivacy {
 };
 /// Decodes a US Privacy string (case-insensitive flags). Throws ParseError
 /// naming the offending character.
-CDP_API UsPrivacy decode_us_privacy(std::string_view text);
+UsPrivacy decode_us_privacy(std::string_view text);
 
 /// One section of a GPP string.
 struct GppSection {
@@ -155,13 +154,13 @@ struct GppString {
 /// Decodes the header of a GPP string and splits its sections ('~'). Throws
 /// ParseError when the header is malformed or the number of sections does
 /// not match the header.
-CDP_API GppString decode_gpp(std::string_view text);
+GppString decode_gpp(std::string_view text);
 /// The API prefix of a GPP section id ("tcfeuv2" for 2), "" when unknown.
-CDP_API const char* gpp_section_name(uint16_t id) noexcept;
+const char* gpp_section_name(uint16_t id) noexcept;
 
 /// Global Privacy Control: the `Sec-GPC` request header (or
 /// navigator.globalPrivacyControl). True only for the exact value "1"
 /// (surrounding spaces ignored), as the GPC specification says.
-CDP_API bool parse_gpc_header(std::string_view value) noexcept;
+bool parse_gpc_header(std::string_view value) noexcept;
 
 }  // namespace cdpcore::tcf

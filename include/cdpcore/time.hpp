@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 
-#include "cdpcore/c/export.h"
 
 namespace cdpcore {
 
@@ -47,27 +46,27 @@ struct CivilTime {
 };
 
 /// Days since 1970-01-01 of a civil date (negative before).
-CDP_API int64_t days_from_civil(CivilDate d) noexcept;
+int64_t days_from_civil(CivilDate d) noexcept;
 /// The civil date of a day number.
-CDP_API CivilDate civil_from_days(int64_t days) noexcept;
+CivilDate civil_from_days(int64_t days) noexcept;
 /// UTC civil time of a timestamp.
-CDP_API CivilTime to_civil_utc(Timestamp t) noexcept;
+CivilTime to_civil_utc(Timestamp t) noexcept;
 /// Whether `d` is a real date (month 1..12, day within the month).
-CDP_API bool is_valid_date(CivilDate d) noexcept;
+bool is_valid_date(CivilDate d) noexcept;
 
 /// Formats as ISO 8601 in UTC, "2024-03-01T08:00:00Z" (".123456" added when
 /// there are microseconds).
-CDP_API std::string format_iso8601(Timestamp t);
+std::string format_iso8601(Timestamp t);
 
 /// Parses ISO 8601: "2024-03-01", "2024-03-01T08:00:00", with optional
 /// fraction and "Z" or "±hh:mm" offset (no offset means UTC). Throws
 /// ParseError naming the offset of the first bad character.
-CDP_API Timestamp parse_iso8601(std::string_view text);
+Timestamp parse_iso8601(std::string_view text);
 
 /// An IANA time zone ("Asia/Shanghai", "Europe/Berlin", "UTC"), read from the
 /// system's zoneinfo database (TZif files, RFC 8536), or a fixed offset
 /// ("+08:00"). Immutable after load; share freely across threads.
-class CDP_API TimeZone {
+class TimeZone {
  public:
   /// Loads a zone by name. Throws NotFound for an unknown zone.
   static TimeZone load(std::string_view name);

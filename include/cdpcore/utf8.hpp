@@ -6,19 +6,18 @@
 #include <optional>
 #include <string_view>
 
-#include "cdpcore/c/export.h"
 
 namespace cdpcore {
 
 /// The offset of the first byte that is not part of well-formed UTF-8
 /// (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or
 /// nullopt when all of `s` is valid.
-CDP_API std::optional<size_t> find_invalid_utf8(std::string_view s) noexcept;
+std::optional<size_t> find_invalid_utf8(std::string_view s) noexcept;
 
 /// Whether `s` is valid UTF-8.
 inline bool is_valid_utf8(std::string_view s) noexcept { return !find_invalid_utf8(s).has_value(); }
 
 /// Throws Utf8Error("<what>: invalid UTF-8 at byte N") when `s` is not valid.
-CDP_API void require_utf8(std::string_view s, std::string_view what);
+void require_utf8(std::string_view s, std::string_view what);
 
 }  // namespace cdpcore

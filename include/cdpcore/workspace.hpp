@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "cdpcore/c/export.h"
+#include "cdpcore/impl_access.hpp"
 #include "cdpcore/time.hpp"
 
 namespace cdpcore {
@@ -47,7 +47,7 @@ struct Migration {
   std::string_view sql;
 };
 
-class CDP_API Workspace {
+class Workspace {
  public:
   /// The workspace file format this library writes (PRAGMA user_version).
   static constexpr int32_t kFormatVersion = 1;
@@ -89,6 +89,7 @@ class CDP_API Workspace {
   struct Impl;
 
  private:
+  friend struct detail::ImplAccess;
   explicit Workspace(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -12,6 +12,7 @@
 #include "cdpcore/datagen.hpp"
 #include "cdpcore/error.hpp"
 #include "cdpcore/hash.hpp"
+#include "datagen/sample_tables.hpp"
 #include "util/sqlite.hpp"
 
 namespace cdpcore::datagen {
@@ -442,5 +443,7 @@ void write_sample_tables(sql::Database& db, const SampleData& data) {
 }
 
 }  // namespace detail
+
+void write_to_workspace(Workspace& ws, const SampleData& data) { detail::write_sample_tables(ws.database(), data); }
 
 }  // namespace cdpcore::datagen

@@ -7,7 +7,6 @@
 
 #include "cdpcore/error.hpp"
 #include "segment/engine_impl.hpp"
-#include "util/bitmap_impl.hpp"
 
 namespace cdpcore {
 
@@ -16,25 +15,6 @@ namespace segment_detail {
 namespace {
 
 constexpr size_t kRows = 65536;
-
-// Calls fn(low) for each member of a container.
-template <typename F>
-void each_low(const bm::Container& c, F&& fn) {
-  switch (c.kind) {
-    case bm::Kind::array:
-      for (uint32_t i = 0; i < c.size; ++i) fn(uint32_t{c.values()[i]});
-      break;
-    case bm::Kind::bitset:
-      for (uint32_t i = 0; i < bm::kBitsetWords; ++i)
-        for (uint64_t x = c.words()[i]; x; x &= x - 1) fn(i * 64 + static_cast<uint32_t>(std::countr_zero(x)));
-      break;
-    case bm::Kind::run:
-      for (uint32_t i = 0; i < c.size; ++i)
-        for (uint32_t v = c.run_data()[i].start; v <= uint32_t{c.run_data()[i].start} + c.run_data()[i].length; ++v)
-          fn(v);
-      break;
-  }
-}
 
 }  // namespace
 
@@ -46,22 +26,24 @@ void Impl::rebuild_index() {
   for (const Segment* s : by_id) {
     if (!s || !s->evaluated || s->members.empty()) continue;
     live.push_back(s);
-    keys = std::max<size_t>(keys, size_t{s->members.impl()->keys.back()} + 1);
+    keys = std::max<size_t>(keys, size_t{s->members.chunk(s->members.chunk_count() - 1).key} + 1);
   }
   index.by_key.resize(keys);
   // Chunk by chunk: the block of rows being written stays in cache.
   std::vector<size_t> next(live.size(), 0);  // per segment: its next chunk
   for (size_t key = 0; key < keys; ++key) {
     for (size_t i = 0; i < live.size(); ++i) {
-      const auto& im = *live[i]->members.impl();
-      if (next[i] >= im.keys.size() || im.keys[next[i]] != key) continue;
+      const Bitmap& members = live[i]->members;
+      if (next[i] >= members.chunk_count()) continue;
+      const Bitmap::Chunk chunk = members.chunk(next[i]);
+      if (chunk.key != key) continue;
       auto& rows = index.by_key[key];
       if (rows.empty()) rows.assign(kRows * index.words, 0);
       const uint32_t id = live[i]->id;
       uint64_t* base = rows.data() + id / 64;
       const uint64_t bit = uint64_t{1} << (id % 64);
       const size_t stride = index.words;
-      each_low(im.chunks[next[i]], [&](uint32_t low) { base[low * stride] |= bit; });
+      chunk.for_each_low([&](uint32_t low) { base[low * stride] |= bit; });
       ++next[i];
     }
   }
@@ -87,13 +69,13 @@ void Impl::index_person(const Segment& s, PersonOrdinal p, bool member) {
 
 void Impl::unindex_segment(const Segment& s) {
   if (index_paused || !s.evaluated || s.id / 64 >= index.words) return;
-  const auto& im = *s.members.impl();
   const uint64_t mask = ~(uint64_t{1} << (s.id % 64));
-  for (size_t i = 0; i < im.keys.size(); ++i) {
-    if (im.keys[i] >= index.by_key.size() || index.by_key[im.keys[i]].empty()) continue;
-    uint64_t* base = index.by_key[im.keys[i]].data() + s.id / 64;
+  for (size_t i = 0; i < s.members.chunk_count(); ++i) {
+    const Bitmap::Chunk chunk = s.members.chunk(i);
+    if (chunk.key >= index.by_key.size() || index.by_key[chunk.key].empty()) continue;
+    uint64_t* base = index.by_key[chunk.key].data() + s.id / 64;
     const size_t stride = index.words;
-    each_low(im.chunks[i], [&](uint32_t low) { base[low * stride] &= mask; });
+    chunk.for_each_low([&](uint32_t low) { base[low * stride] &= mask; });
   }
 }
 
@@ -103,15 +85,17 @@ void Impl::index_segment(const Segment& s) {
     rebuild_index();  // wider rows; includes s
     return;
   }
-  const auto& im = *s.members.impl();
-  if (!im.keys.empty() && im.keys.back() >= index.by_key.size()) index.by_key.resize(size_t{im.keys.back()} + 1);
+  const size_t chunks = s.members.chunk_count();
+  if (chunks && s.members.chunk(chunks - 1).key >= index.by_key.size())
+    index.by_key.resize(size_t{s.members.chunk(chunks - 1).key} + 1);
   const uint64_t bit = uint64_t{1} << (s.id % 64);
-  for (size_t i = 0; i < im.keys.size(); ++i) {
-    auto& rows = index.by_key[im.keys[i]];
+  for (size_t i = 0; i < chunks; ++i) {
+    const Bitmap::Chunk chunk = s.members.chunk(i);
+    auto& rows = index.by_key[chunk.key];
     if (rows.empty()) rows.assign(kRows * index.words, 0);
     uint64_t* base = rows.data() + s.id / 64;
     const size_t stride = index.words;
-    each_low(im.chunks[i], [&](uint32_t low) { base[low * stride] |= bit; });
+    chunk.for_each_low([&](uint32_t low) { base[low * stride] |= bit; });
   }
 }
 

@@ -189,6 +189,23 @@ bool Bitmap::contains(uint32_t v) const noexcept {
   return c && bm::contains(*c, low(v));
 }
 
+size_t Bitmap::chunk_count() const noexcept { return impl_->keys.size(); }
+
+Bitmap::Chunk Bitmap::chunk(size_t i) const noexcept {
+  static_assert(static_cast<int>(Chunk::Kind::array) == static_cast<int>(bm::Kind::array) &&
+                static_cast<int>(Chunk::Kind::bitset) == static_cast<int>(bm::Kind::bitset) &&
+                static_cast<int>(Chunk::Kind::run) == static_cast<int>(bm::Kind::run));
+  static_assert(sizeof(Chunk::Run) == sizeof(bm::Run));
+  const bm::Container& c = impl_->chunks[i];
+  Chunk out;
+  out.key = impl_->keys[i];
+  out.kind = static_cast<Chunk::Kind>(c.kind);
+  out.cardinality = c.card;
+  out.size = c.size;
+  out.data = c.values();
+  return out;
+}
+
 uint64_t Bitmap::cardinality() const noexcept {
   uint64_t n = 0;
   for (const Container& c : impl_->chunks) n += c.card;

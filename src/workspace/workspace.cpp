@@ -6,7 +6,9 @@
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/utf8.hpp"
+#include "util/impl_access.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -202,5 +204,7 @@ void Workspace::set_setting(std::string_view key, std::string_view value) {
 }
 
 sql::Database& Workspace::database() noexcept { return *impl_->db; }
+
+sql::Database& database_of(Workspace& ws) noexcept { return *detail::ImplAccess::of(ws).db; }
 
 }  // namespace cdpcore

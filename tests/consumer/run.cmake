@@ -16,7 +16,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIAB
 if(rc)
   message(FATAL_ERROR "building the consumer failed: ${rc}")
 endif()
-foreach(exe consumer_c consumer_cxx consumer_cxx_static)
+foreach(exe consumer_c consumer_c_static consumer_cxx)
   execute_process(COMMAND ${WORK_DIR}/build/${exe} RESULT_VARIABLE rc)
   if(rc)
     message(FATAL_ERROR "${exe} failed: ${rc}")

@@ -1,5 +1,7 @@
-/* cdpcore — export macro for the C ABI and the C++ API.
- * Every symbol is hidden by default; only what is marked CDP_API is exported. */
+/* cdpcore — export macro for the C ABI.
+ * Every symbol is hidden by default; only the C functions marked CDP_API are
+ * exported from the shared library. The C++ API lives in the static library
+ * (cdpcore::static) and is not part of the shared library's contract. */
 #ifndef CDPCORE_C_EXPORT_H
 #define CDPCORE_C_EXPORT_H
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cdpcore/datagen.hpp"
+#include "datagen/sample_tables.hpp"
 #include "cdpcore/error.hpp"
 #include "cdpcore/utf8.hpp"
 

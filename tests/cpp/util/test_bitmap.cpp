@@ -473,3 +473,28 @@ TEST_CASE("bitmap: copies are independent and moved-from bitmaps can be reassign
   CHECK(c.cardinality() == 99999);
   CHECK(std::string(Bitmap::kernel_name()).size() > 0);
 }
+
+TEST_CASE("bitmap: chunks give every member once, in order, in each container kind") {
+  cdpcore::Bitmap b;
+  b.add_many(std::vector<uint32_t>{3, 70000, 70001, 4000000000u});  // arrays
+  for (uint32_t v = 200000; v < 260000; v += 3) b.add(v);           // a bitset
+  b.add_range(1u << 20, (1u << 20) + 50000);                         // a run
+  b.optimize();
+  std::vector<uint32_t> seen;
+  std::set<cdpcore::Bitmap::Chunk::Kind> kinds;
+  int prev_key = -1;
+  for (size_t i = 0; i < b.chunk_count(); ++i) {
+    const cdpcore::Bitmap::Chunk c = b.chunk(i);
+    CHECK(int{c.key} > prev_key);
+    prev_key = c.key;
+    kinds.insert(c.kind);
+    uint32_t n = 0;
+    c.for_each_low([&](uint32_t low) {
+      seen.push_back((uint32_t{c.key} << 16) | low);
+      ++n;
+    });
+    CHECK(n == c.cardinality);
+  }
+  CHECK(kinds.size() == 3);
+  CHECK(seen == b.to_vector());
+}

@@ -29,7 +29,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cdpcore/c/export.h"
 #include "cdpcore/time.hpp"
 #include "cdpcore/workspace.hpp"
 
@@ -38,7 +37,7 @@ namespace cdpcore::datagen {
 /// A column of strings in Arrow's large_string layout: value i is
 /// bytes[offsets[i], offsets[i+1]); offsets has size()+1 entries, offsets[0]=0.
 /// Every value is valid UTF-8. A value type.
-struct CDP_API StringColumn {
+struct StringColumn {
   std::vector<int64_t> offsets{0};
   std::string bytes;
 
@@ -139,23 +138,23 @@ enum LinkFlag : uint8_t {
 inline constexpr Timestamp kNoTime = std::numeric_limits<int64_t>::min();  // no expiry / unknown
 inline constexpr int32_t kNoDate = std::numeric_limits<int32_t>::min();    // unknown date
 
-CDP_API std::span<const char* const> identifier_type_names() noexcept;
-CDP_API std::span<const char* const> record_source_names() noexcept;
-CDP_API std::span<const char* const> event_type_names() noexcept;
-CDP_API std::span<const char* const> member_level_names() noexcept;
-CDP_API std::span<const char* const> gender_names() noexcept;
-CDP_API std::span<const char* const> purpose_names() noexcept;
-CDP_API std::span<const char* const> channel_names() noexcept;
-CDP_API std::span<const char* const> decision_names() noexcept;
-CDP_API std::span<const char* const> consent_source_names() noexcept;
-CDP_API std::span<const char* const> legal_basis_names() noexcept;
+std::span<const char* const> identifier_type_names() noexcept;
+std::span<const char* const> record_source_names() noexcept;
+std::span<const char* const> event_type_names() noexcept;
+std::span<const char* const> member_level_names() noexcept;
+std::span<const char* const> gender_names() noexcept;
+std::span<const char* const> purpose_names() noexcept;
+std::span<const char* const> channel_names() noexcept;
+std::span<const char* const> decision_names() noexcept;
+std::span<const char* const> consent_source_names() noexcept;
+std::span<const char* const> legal_basis_names() noexcept;
 
 // ---- tables ----------------------------------------------------------------
 
 /// One row per identifier occurrence. The rows of one record are adjacent and
 /// records appear in increasing order (record i's rows are
 /// [IdentityRecords::link_offsets[i], link_offsets[i+1])).
-struct CDP_API IdentityLinks {
+struct IdentityLinks {
   std::vector<uint32_t> record;  // index into IdentityRecords
   std::vector<uint8_t> type;     // IdType
   StringColumn value;            // raw value as a CRM receives it
@@ -169,7 +168,7 @@ struct CDP_API IdentityLinks {
 };
 
 /// One row per record (a login, an order, a CRM import row …), sorted by time.
-struct CDP_API IdentityRecords {
+struct IdentityRecords {
   std::vector<Timestamp> time;
   std::vector<uint8_t> source;         // RecordSource
   std::vector<uint32_t> true_person;   // ground truth (index into Persons)
@@ -179,7 +178,7 @@ struct CDP_API IdentityRecords {
 
 /// Ground truth, one row per true person or anonymous visitor (the index is
 /// the `true_person` used by every other table).
-struct CDP_API Persons {
+struct Persons {
   std::vector<uint8_t> is_anonymous;   // 1 for an anonymous visitor
   std::vector<uint8_t> member_level;   // MemberLevel
   std::vector<Timestamp> signup_at;    // kNoTime when not a member
@@ -197,7 +196,7 @@ struct CDP_API Persons {
 /// Profile attribute rows as a CRM exports them, keyed by an identifier:
 /// crm_id for members, else the (raw) phone. One row per known person that
 /// has either.
-struct CDP_API Profiles {
+struct Profiles {
   std::vector<uint8_t> key_type;  // IdType (crm_id or phone)
   StringColumn key_value;         // raw
   std::vector<uint8_t> member_level;
@@ -210,7 +209,7 @@ struct CDP_API Profiles {
 };
 
 /// Behavioural events, sorted by time (ties in a fixed order).
-struct CDP_API Events {
+struct Events {
   std::vector<Timestamp> time;
   std::vector<uint8_t> type;      // EventType
   std::vector<uint8_t> id_type;   // IdType the event arrived with
@@ -225,7 +224,7 @@ struct CDP_API Events {
 };
 
 /// The consent ledger, sorted by time.
-struct CDP_API ConsentRecords {
+struct ConsentRecords {
   std::vector<Timestamp> time;
   std::vector<uint8_t> subject_type;    // IdType (mostly phone, email, openid)
   StringColumn subject_value;           // raw
@@ -241,7 +240,7 @@ struct CDP_API ConsentRecords {
 };
 
 /// Names behind the dictionary-coded columns.
-struct CDP_API Dictionaries {
+struct Dictionaries {
   StringColumn cities;           // ~30 Chinese cities, most populous first
   StringColumn categories;       // 12 product categories
   StringColumn stores;           // 50 stores, "SH001 上海万象城店"
@@ -280,7 +279,7 @@ struct Options {
 };
 
 /// Everything generate() produces.
-struct CDP_API SampleData {
+struct SampleData {
   Options options;
   IdentityLinks links;
   IdentityRecords records;
@@ -293,7 +292,7 @@ struct CDP_API SampleData {
 
 /// Generates the sample population. Throws InvalidArgument for options out of
 /// range (persons == 0 or above 50M, ratios outside [0, 1], days < 1 …).
-CDP_API SampleData generate(const Options& options = {});
+SampleData generate(const Options& options = {});
 
 /// A digest (SHA-256, lowercase hex) of every column of every table, in a
 /// fixed order: equal digests mean identical data. Per column: SHA-256 of its
@@ -303,29 +302,22 @@ struct ColumnDigest {
   std::string column;
   std::string sha256;
 };
-CDP_API std::vector<ColumnDigest> column_digests(const SampleData& data);
+std::vector<ColumnDigest> column_digests(const SampleData& data);
 /// SHA-256 over all column digests (table, column and digest of each).
-CDP_API std::string data_digest(const SampleData& data);
-
-namespace detail {
-/// The body of write_to_workspace() on the workspace's connection.
-CDP_API void write_sample_tables(sql::Database& db, const SampleData& data);
-}  // namespace detail
+std::string data_digest(const SampleData& data);
 
 /// Writes the data into tables sample_links, sample_records, sample_persons,
 /// sample_profiles, sample_events, sample_consent and sample_info (replacing
 /// them) in one transaction: on failure nothing changes. Codes are written as
 /// their names, times as UTC microseconds, n/a as NULL.
-inline void write_to_workspace(Workspace& ws, const SampleData& data) {
-  detail::write_sample_tables(ws.database(), data);
-}
+void write_to_workspace(Workspace& ws, const SampleData& data);
 
 /// Writes links.csv, records.csv, persons.csv, profiles.csv, events.csv,
 /// consent.csv (RFC 4180, header row, UTF-8, times as ISO 8601 UTC, n/a
 /// empty) into `dir`, creating it. Throws IoError naming the file on failure.
-CDP_API void write_csv(const SampleData& data, const std::string& dir);
+void write_csv(const SampleData& data, const std::string& dir);
 /// The same tables as JSON Lines (<table>.jsonl, one object per row, n/a as
 /// null, times as ISO 8601 UTC).
-CDP_API void write_jsonl(const SampleData& data, const std::string& dir);
+void write_jsonl(const SampleData& data, const std::string& dir);
 
 }  // namespace cdpcore::datagen

@@ -1,0 +1,22 @@
+// Internal: the library's access to a class's hidden representation (see
+// include/cdpcore/impl_access.hpp). A component uses it on its own classes;
+// another component's Impl is an incomplete type behind the include roots,
+// so it cannot be used there.
+#pragma once
+
+#include "cdpcore/impl_access.hpp"
+
+namespace cdpcore::detail {
+
+struct ImplAccess {
+  template <typename T>
+  static typename T::Impl& of(T& object) noexcept {
+    return *object.impl_;
+  }
+  template <typename T>
+  static const typename T::Impl& of(const T& object) noexcept {
+    return *object.impl_;
+  }
+};
+
+}  // namespace cdpcore::detail
