@@ -7,7 +7,7 @@ ctest. The convention (docs/building.md, "Documentation that runs"):
 - ```python, ```c and ```cpp blocks run, unless the line just before the
   fence is `<!-- not run: <reason> -->`;
 - every other block names one of OTHER_LANGUAGES (shell commands, output,
-  CMake, JSON, Graphviz) and is never run;
+  CMake, JSON, Graphviz, rule text) and is never run as a program;
 - a fence without a language, or with any other one, is an error, so that no
   code block escapes both lists by accident.
 """
@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import List, Optional
 
 RUN_LANGUAGES = ("python", "c", "cpp")
-OTHER_LANGUAGES = ("sh", "text", "cmake", "json", "dot")
+# "rules" is the tag-rule language: tests/python/test_docs.py parses every
+# such block, and tests/python/test_rules.py evaluates the examples.
+OTHER_LANGUAGES = ("sh", "text", "cmake", "json", "dot", "rules")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})(?P<lang>[^`\s]*)\s*$")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not run:(?P<reason>.*?)-->\s*$")

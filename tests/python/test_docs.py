@@ -64,6 +64,15 @@ def test_python_block_runs(block, tmp_path_factory):
     doc.run(block)
 
 
+RULES = [b for b in BLOCKS if b.lang == "rules"]
+
+
+@pytest.mark.parametrize("block", RULES, ids=[f"{b.document}:{b.line}" for b in RULES])
+def test_rules_block_parses(block):
+    import cdpcore
+    assert cdpcore.parse_rules(block.code)["rules"]
+
+
 def test_every_code_block_runs_or_is_marked():
     assert doc_blocks.problems(BLOCKS) == []
 
