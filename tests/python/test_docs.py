@@ -7,6 +7,7 @@ with -k runs the blocks before it first. C and C++ blocks run through ctest
 (tests/docs/CMakeLists.txt); the convention is in docs/building.md.
 """
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,27 @@ def test_measured_performance_tables_match_the_committed_results():
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_documents_resolve():
+    broken = []
+    for doc in doc_blocks.documents(ROOT):
+        text = doc.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, mailto:
+            path, _, anchor = target.partition("#")
+            dest = (doc.parent / path).resolve() if path else doc
+            if not dest.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such file)")
+                continue
+            if anchor and dest.suffix == ".md":
+                headings = re.findall(r"^#+ (.*)$", dest.read_text(encoding="utf-8"), re.M)
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
+    assert broken == []
