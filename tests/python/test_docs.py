@@ -74,6 +74,19 @@ def test_rules_block_parses(block):
     assert cdpcore.parse_rules(block.code)["rules"]
 
 
+JSON = [b for b in BLOCKS if b.lang == "json"]
+
+
+@pytest.mark.parametrize("block", JSON, ids=[f"{b.document}:{b.line}" for b in JSON])
+def test_json_block_parses(block):
+    import json
+
+    import cdpcore
+    tree = json.loads(block.code)
+    if "op" in tree:  # a rule expression's JSON form: the library reads it back
+        assert cdpcore.expression_text(tree)
+
+
 def test_every_code_block_runs_or_is_marked():
     assert doc_blocks.problems(BLOCKS) == []
 
