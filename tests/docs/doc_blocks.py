@@ -9,7 +9,11 @@ ctest. The convention (docs/building.md, "Documentation that runs"):
 - every other block names one of OTHER_LANGUAGES (shell commands, output,
   CMake, JSON, Graphviz, rule text) and is never run as a program;
 - a fence without a language, or with any other one, is an error, so that no
-  code block escapes both lists by accident.
+  code block escapes both lists by accident;
+- an output block (```text, ```dot) may say what prints it, on the line just
+  before the fence: `<!-- output of: <Python expression> -->`; the test
+  evaluates the expression after the document's Python blocks above it and
+  compares.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ OTHER_LANGUAGES = ("sh", "text", "cmake", "json", "dot", "rules")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})(?P<lang>[^`\s]*)\s*$")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not run:(?P<reason>.*?)-->\s*$")
+_OUTPUT_OF = re.compile(r"^\s*<!--\s*output of:(?P<expr>.*?)-->\s*$")
 _MAIN = re.compile(r"\bint\s+main\s*\(")
 _INCLUDE = re.compile(r"^\s*#\s*include\b")
 
@@ -37,6 +42,7 @@ class Block:
     lang: str
     code: str
     not_run: Optional[str]  # the reason, when marked not to run
+    output_of: Optional[str] = None  # the Python expression that prints an output block
 
     @property
     def runs(self) -> bool:
@@ -73,9 +79,12 @@ def blocks(path: Path, root: Path) -> List[Block]:
             i += 1
         if i == len(lines):
             raise ValueError(f"{rel}:{start + 1}: code block is never closed")
-        marker = _NOT_RUN.match(lines[start - 1]) if start > 0 else None
+        before = lines[start - 1] if start > 0 else ""
+        marker = _NOT_RUN.match(before)
         reason = marker.group("reason").strip() if marker else None
-        out.append(Block(rel, start + 1, lang, "\n".join(body) + "\n", reason))
+        output = _OUTPUT_OF.match(before)
+        out.append(Block(rel, start + 1, lang, "\n".join(body) + "\n", reason,
+                         output.group("expr").strip() if output else None))
         i += 1
     return out
 
@@ -96,6 +105,8 @@ def problems(found: List[Block]) -> List[str]:
             out.append(f"{where}: '<!-- not run: -->' without a reason")
         if b.not_run is not None and b.lang not in RUN_LANGUAGES:
             out.append(f"{where}: '<!-- not run -->' on a {b.lang!r} block, which never runs")
+        if b.output_of is not None and b.lang not in ("text", "dot"):
+            out.append(f"{where}: '<!-- output of -->' on a {b.lang!r} block (only text and dot)")
     return out
 
 

@@ -52,8 +52,8 @@ class _Document:
 _documents = {}
 
 
-@pytest.mark.parametrize("block", PYTHON, ids=[f"{b.document}:{b.line}" for b in PYTHON])
-def test_python_block_runs(block, tmp_path_factory):
+def _document_up_to(block, tmp_path_factory) -> _Document:
+    """The document's namespace after every Python block before `block`."""
     doc = _documents.get(block.document)
     if doc is None:
         doc = _documents[block.document] = _Document(
@@ -62,7 +62,29 @@ def test_python_block_runs(block, tmp_path_factory):
         if (earlier.document == block.document and earlier.line < block.line
                 and earlier.line not in doc.done):
             doc.run(earlier)
-    doc.run(block)
+    if doc.failed is not None:
+        pytest.fail(f"not run: the block at {block.document}:{doc.failed} failed")
+    return doc
+
+
+# Python blocks and the output blocks they print, in document order: an
+# output block is compared right after the blocks above it have run.
+STEPS = [b for b in BLOCKS if b in PYTHON or b.output_of is not None]
+
+
+@pytest.mark.parametrize("block", STEPS, ids=[f"{b.document}:{b.line}" for b in STEPS])
+def test_block_runs(block, tmp_path_factory):
+    doc = _document_up_to(block, tmp_path_factory)
+    if block.output_of is None:
+        doc.run(block)
+        return
+    cwd = os.getcwd()
+    os.chdir(doc.workdir)
+    try:
+        printed = str(eval(block.output_of, doc.namespace))
+    finally:
+        os.chdir(cwd)
+    assert printed.rstrip("\n") == block.code.rstrip("\n"), f"{block.output_of} printed:\n{printed}"
 
 
 RULES = [b for b in BLOCKS if b.lang == "rules"]
