@@ -35,17 +35,6 @@ GraphState::GraphState() : scratch(std::make_unique<LinkScratch>()) {
 
 GraphState::~GraphState() = default;
 
-uint64_t GraphState::hash_of(uint32_t id) const noexcept {
-  // Rehashing all identifiers when the table is rebuilt: no allocation.
-  const uint64_t m = ids[id].meta;
-  const char* stored = arena.get(meta_off(m), 0).data();
-  const Packing p = packing(m);
-  if (p == Packing::none) return hash_identifier(type_of(id), std::string_view(stored, meta_len(m)));
-  char buf[kMaxIdentifierLength];
-  unpack_value_into(stored, p, meta_len(m), buf);
-  return hash_identifier(type_of(id), std::string_view(buf, meta_len(m)));
-}
-
 std::string GraphState::display_value(uint32_t id) const {
   const std::string v = value_of(id);
   return binary_type(type_of(id)) ? to_hex_bytes(v) : std::string(v);
@@ -246,11 +235,11 @@ void GraphState::attach(uint32_t ord, uint32_t id) {
   const uint32_t root = persons[ord].root;
   PersonRec* pr;
   IdRec* rr;
-  if (id >= ids_mark && persons.unjournaled(ord) && ids.unjournaled(root)) {
+  if (id >= mark.ids && persons.unjournaled(ord) && ids.unjournaled(root)) {
     pr = &persons.raw()[ord];
     rr = &ids.raw()[root];
     // The root's next member is new once an identifier was attached here.
-    if (rr->next < ids_mark) attach_undo.push_back({ord, root, pr->size, rr->next});
+    if (rr->next < mark.ids) attach_undo.push_back({ord, root, pr->size, rr->next});
   } else {
     pr = &persons.mut(ord);
     rr = &ids.mut(root);
@@ -315,15 +304,6 @@ void GraphState::set_flags(uint32_t id, uint8_t f) {
   const uint8_t state = f & static_cast<uint8_t>(~kFlagsPacking);
   ids.mut(id).meta = meta_with_flags(ids[id].meta, static_cast<uint8_t>(state | (flags_of(id) & kFlagsPacking)));
   mark_dirty_id(id);
-}
-
-void GraphState::set_block_meta(uint32_t id, std::optional<BlockMeta> m) {
-  auto it = block_meta.find(id);
-  std::optional<BlockMeta> old;
-  if (it != block_meta.end()) old = it->second;
-  if (in_batch) block_undo.emplace_back(id, old);
-  if (m) block_meta[id] = *m;
-  else if (it != block_meta.end()) block_meta.erase(it);
 }
 
 void GraphState::unlink_occurrences(uint32_t id) {
@@ -392,7 +372,7 @@ RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint
     // Not journaled: touch_undo keeps the head and last-seen time before the
     // identifier's first occurrence in the batch (its head is then older).
     IdRec& x = ids.raw()[id];
-    if (id < ids_mark && (x.occ_head == kNone || x.occ_head < occ_mark))
+    if (id < mark.ids && (x.occ_head == kNone || x.occ_head < mark.occ))
       touch_undo.push_back({id, x.occ_head, x.last_seen});
     occ_next.push_back(x.occ_head);
     x.occ_head = o;
@@ -790,18 +770,6 @@ size_t GraphState::memory_bytes() const {
   b += mem_log.size() * sizeof(PendingChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;
-}
-
-}  // namespace cdpcore::idg
-
-namespace cdpcore::idg {
-
-bool GraphState::note_seen_with(uint32_t id, uint64_t who) {
-  auto& v = seen_with[id];
-  if (std::find(v.begin(), v.end(), who) != v.end()) return false;
-  if (in_batch) seen_with_undo.emplace_back(id, v.size());
-  v.push_back(who);
-  return true;
 }
 
 }  // namespace cdpcore::idg
