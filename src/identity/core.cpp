@@ -579,7 +579,7 @@ class RecordLinker {
       for (size_t i = 1; i < s_.gnew.size(); ++i) g_.attach(S, s_.gnew[i]);
     } else {
       std::sort(gpersons.begin(), gpersons.end(),
-                [this](uint32_t a, uint32_t b) { return g_.persons[a].key < g_.persons[b].key; });
+                [&persons = g_.persons](uint32_t a, uint32_t b) { return persons[a].key < persons[b].key; });
       S = gpersons[0];
       for (size_t i = 1; i < gpersons.size(); ++i) {
         const uint32_t A = gpersons[i];
