@@ -1,5 +1,6 @@
 // Batches: RecordBatch, the linking driver (normalisation on two threads,
-// pipelined with the single-threaded linking), transactions and events.
+// pipelined with the single-threaded linking), the commit's change log and events
+// (begin, rollback and commit of the state itself: batch_state.cpp).
 #include <algorithm>
 #include <atomic>
 #include <exception>
