@@ -1,5 +1,6 @@
 // Batches: RecordBatch, the linking driver (normalisation on two threads,
-// pipelined with the single-threaded linking), transactions and events.
+// pipelined with the single-threaded linking), the commit's change log and events
+// (begin, rollback and commit of the state itself: batch_state.cpp).
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -78,138 +79,13 @@ namespace cdpcore::idg {
 
 constexpr size_t kMaxIdentifiersPerRecord = 1000;
 
-// ---- transactions of the in-memory state ---------------------------------------------------
-
-void GraphState::begin_batch() {
-  journal.begin();
-  arena_mark = arena.mark();
-  sources_mark = sources.size();
-  next_key_mark = next_key;
-  live_persons_mark = live_persons;
-  live_ids_mark = live_ids;
-  live_records_mark = live_records;
-  live_occ_mark = live_occ;
-  blocked_count_mark = blocked_count;
-  last_seq_mark = last_seq;
-  last_conflict_mark = last_conflict;
-  ids_mark = id_count();
-  occ_mark = static_cast<uint32_t>(occ.size());
-  recs_mark = record_count();
-  touch_undo.clear();
-  attach_undo.clear();
-  pending.clear();
-  pending_parts.clear();
-  pending_part_ids.clear();
-  pending_conflicts.clear();
-  pending_free.clear();
-  popped_free.clear();
-  block_undo.clear();
-  seen_with_undo.clear();
-  dirty_ids.clear();
-  dirty_recs.clear();
-  dirty_keys.clear();
-  deleted_ids.clear();
-  pending_suppress.clear();
-  pending_note.clear();
-  in_batch = true;
-}
-
-void GraphState::rollback_batch() noexcept {
-  // Unindex the identifiers created in this batch while their bytes exist.
-  const uint32_t n = id_count();
-  if (n > ids_mark) {
-    if (n - ids_mark > table.count() / 2) {
-      // Rebuilt below, after the arrays are restored.
-    } else {
-      for (uint32_t id = n; id-- > ids_mark;) table.erase(hash_of(id), id);
-    }
-  }
-  const bool rebuild = n > ids_mark && n - ids_mark > table.count() / 2;
-  journal.rollback();
-  // After the journal: an entry it restores may have been copied after a
-  // change these logs undo (an occurrence, an attachment) had been made.
-  for (size_t i = touch_undo.size(); i-- > 0;) {
-    IdRec& x = ids.raw()[touch_undo[i].id];
-    x.occ_head = touch_undo[i].occ_head;
-    x.last_seen = touch_undo[i].last_seen;
-  }
-  clear_log(touch_undo);
-  for (size_t i = attach_undo.size(); i-- > 0;) {
-    const AttachUndo& u = attach_undo[i];
-    persons.raw()[u.ord].size = u.size;
-    ids.raw()[u.root].next = u.next;
-  }
-  clear_log(attach_undo);
-  arena.truncate(arena_mark);
-  if (rebuild) {
-    size_t cap = 1024;
-    while (cap * 3 < static_cast<size_t>(id_count()) * 4 + 4) cap *= 2;
-    table.reset(cap);
-    for (uint32_t id = 0; id < id_count(); ++id) {
-      if (is_deleted(id)) continue;
-      if (table.full()) table.grow();
-      table.insert(hash_of(id), id);
-    }
-  }
-  for (size_t i = popped_free.size(); i-- > 0;) free_ordinals.push_back(popped_free[i]);
-  popped_free.clear();
-  pending_free.clear();
-  for (size_t i = sources.size(); i-- > sources_mark;) source_by_name.erase(sources[i]);
-  sources.resize(sources_mark);
-  next_key = next_key_mark;
-  live_persons = live_persons_mark;
-  live_ids = live_ids_mark;
-  live_records = live_records_mark;
-  live_occ = live_occ_mark;
-  blocked_count = blocked_count_mark;
-  last_seq = last_seq_mark;
-  last_conflict = last_conflict_mark;
-  for (size_t i = block_undo.size(); i-- > 0;) {
-    auto& [id, old] = block_undo[i];
-    if (old) block_meta[id] = *old;
-    else block_meta.erase(id);
-  }
-  block_undo.clear();
-  for (size_t i = seen_with_undo.size(); i-- > 0;) {
-    auto [id, size] = seen_with_undo[i];
-    auto it = seen_with.find(id);
-    if (it == seen_with.end()) continue;
-    if (size == 0) seen_with.erase(it);
-    else it->second.resize(size);
-  }
-  seen_with_undo.clear();
-  pending.clear();
-  pending_parts.clear();
-  pending_part_ids.clear();
-  pending_conflicts.clear();
-  deleted_ids.clear();
-  pending_suppress.clear();
-  in_batch = false;
-}
+// ---- publishing a batch ---------------------------------------------------
 
 void GraphState::commit_batch() {
-  journal.commit();
-  clear_log(touch_undo);
-  clear_log(attach_undo);
-  last_seq = last_seq_mark + pending.size();
-  if (options.reuse_ordinals) free_ordinals.insert(free_ordinals.end(), pending_free.begin(), pending_free.end());
-  pending_free.clear();
-  popped_free.clear();
-  block_undo.clear();
-  seen_with_undo.clear();
-  for (uint32_t id : deleted_ids) seen_with.erase(id);
-  // Removed identifiers leave the index and their bytes are overwritten.
-  for (uint32_t id : deleted_ids) {
-    table.erase(hash_of(id), id);
-    const uint64_t m = ids[id].meta;
-    arena.scrub(meta_off(m), arena_size(m));
-  }
-  deleted_ids.clear();
   for (auto& s : pending_suppress) suppressed.insert(std::move(s));
-  pending_suppress.clear();
   if (!db) {
     for (size_t i = 0; i < pending.size(); ++i) {
-      const uint64_t seq = last_seq_mark + i + 1;
+      const uint64_t seq = mark.last_seq + i + 1;
       const PendingChange& p = pending[i];
       if (mem_log.empty()) mem_log_first = seq;
       mem_log.push_back(p);
@@ -229,11 +105,7 @@ void GraphState::commit_batch() {
     for (auto& c : pending_conflicts) mem_conflicts.push_back(std::move(c));
     trim_memory_logs();
   }
-  pending.clear();
-  pending_parts.clear();
-  pending_part_ids.clear();
-  pending_conflicts.clear();
-  in_batch = false;
+  commit(options.reuse_ordinals);
 }
 
 void GraphState::trim_memory_logs() {
@@ -252,7 +124,7 @@ std::vector<ChangeEvent> GraphState::materialise_pending(bool with_values) const
   for (size_t i = 0; i < pending.size(); ++i) {
     const PendingChange& p = pending[i];
     ChangeEvent e;
-    e.seq = last_seq_mark + i + 1;
+    e.seq = mark.last_seq + i + 1;
     e.kind = p.kind;
     e.cause = p.cause;
     e.time = p.time;
@@ -642,8 +514,8 @@ BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const Bat
     g.notify_rollback();
     throw;
   }
-  res.first_change = g.pending.empty() ? 0 : g.last_seq_mark + 1;
-  res.last_change = g.pending.empty() ? 0 : g.last_seq_mark + g.pending.size();
+  res.first_change = g.pending.empty() ? 0 : g.mark.last_seq + 1;
+  res.last_change = g.pending.empty() ? 0 : g.mark.last_seq + g.pending.size();
   g.commit_batch();
   std::sort(res.errors.begin(), res.errors.end(),
             [](const RecordError& x, const RecordError& y) { return x.record < y.record; });

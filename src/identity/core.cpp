@@ -35,17 +35,6 @@ GraphState::GraphState() : scratch(std::make_unique<LinkScratch>()) {
 
 GraphState::~GraphState() = default;
 
-uint64_t GraphState::hash_of(uint32_t id) const noexcept {
-  // Rehashing all identifiers when the table is rebuilt: no allocation.
-  const uint64_t m = ids[id].meta;
-  const char* stored = arena.get(meta_off(m), 0).data();
-  const Packing p = packing(m);
-  if (p == Packing::none) return hash_identifier(type_of(id), std::string_view(stored, meta_len(m)));
-  char buf[kMaxIdentifierLength];
-  unpack_value_into(stored, p, meta_len(m), buf);
-  return hash_identifier(type_of(id), std::string_view(buf, meta_len(m)));
-}
-
 std::string GraphState::display_value(uint32_t id) const {
   const std::string v = value_of(id);
   return binary_type(type_of(id)) ? to_hex_bytes(v) : std::string(v);
@@ -246,11 +235,11 @@ void GraphState::attach(uint32_t ord, uint32_t id) {
   const uint32_t root = persons[ord].root;
   PersonRec* pr;
   IdRec* rr;
-  if (id >= ids_mark && persons.unjournaled(ord) && ids.unjournaled(root)) {
+  if (id >= mark.ids && persons.unjournaled(ord) && ids.unjournaled(root)) {
     pr = &persons.raw()[ord];
     rr = &ids.raw()[root];
     // The root's next member is new once an identifier was attached here.
-    if (rr->next < ids_mark) attach_undo.push_back({ord, root, pr->size, rr->next});
+    if (rr->next < mark.ids) attach_undo.push_back({ord, root, pr->size, rr->next});
   } else {
     pr = &persons.mut(ord);
     rr = &ids.mut(root);
@@ -317,15 +306,6 @@ void GraphState::set_flags(uint32_t id, uint8_t f) {
   mark_dirty_id(id);
 }
 
-void GraphState::set_block_meta(uint32_t id, std::optional<BlockMeta> m) {
-  auto it = block_meta.find(id);
-  std::optional<BlockMeta> old;
-  if (it != block_meta.end()) old = it->second;
-  if (in_batch) block_undo.emplace_back(id, old);
-  if (m) block_meta[id] = *m;
-  else if (it != block_meta.end()) block_meta.erase(it);
-}
-
 void GraphState::unlink_occurrences(uint32_t id) {
   for (uint32_t o = ids[id].occ_head; o != kNone; o = occ_next[o]) {
     const uint32_t v = occ[o];
@@ -359,253 +339,350 @@ bool GraphState::is_suppressed_stored(uint32_t type, std::string_view stored) co
 
 // ---- linking ------------------------------------------------------------------------
 
+namespace {
 
-RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint32_t src, LinkCounters& c) {
-  const int32_t tmin = to_minutes(t);
-  const RecordId r = rec_time.size();
-  if (r >= UINT32_MAX - 1) throw LimitError("identity graph: more than 2^32 records");
-  rec_time.push_back(t);
-  rec_src.push_back(static_cast<uint16_t>(src));
-  auto& cands = scratch->cands;
-  auto& rec_ids = scratch->rec_ids;
-  cands.clear();
-  rec_ids.clear();
-  for (size_t i = 0; i < n; ++i) {
-    const Item& it = items[i];
-    uint32_t id = it.found != kNone ? it.found : lookup(it.type, it.value, it.hash);
-    bool is_new = false;
-    if (id == kNone) {
-      if (options.drop_suppressed && !suppressed.empty() && is_suppressed_stored(it.type, it.value)) {
-        ++c.suppressed;
+/// Applies one record (GraphState::apply_record) step by step: its
+/// identifiers become occurrences, those that may link form a group within
+/// the limits, the group's persons merge and its new identifiers attach, the
+/// refused ones are logged as conflicts, and values met by too many persons
+/// are blocked. Lives for one record; the working vectors are the graph's
+/// scratch, kept between records.
+class RecordLinker {
+ public:
+  RecordLinker(GraphState& g, Timestamp t, uint32_t src, GraphState::LinkCounters& c)
+      : g_(g), s_(*g.scratch), cands_(g.scratch->cands), t_(t), tmin_(to_minutes(t)), src_(src), c_(c) {}
+
+  RecordId run(const GraphState::Item* items, size_t n) {
+    r_ = g_.rec_time.size();
+    if (r_ >= UINT32_MAX - 1) throw LimitError("identity graph: more than 2^32 records");
+    g_.rec_time.push_back(t_);
+    g_.rec_src.push_back(static_cast<uint16_t>(src_));
+    add_occurrences(items, n);
+    if (cands_.empty()) {
+      if (s_.rec_ids.empty()) return drop_record();  // nothing stored: no record
+      return end_record();
+    }
+    form_group();
+    note_anchored_persons();
+    const uint32_t survivor = join_group();
+    if (any_refused_) log_refused(survivor);
+    if (counting_ && (s_.anchored.size() > 1 || !s_.extra_new.empty())) {
+      std::vector<uint32_t> to_block;
+      count_persons_met(to_block);
+      end_record();
+      block_values(to_block);
+      return r_;
+    }
+    return end_record();
+  }
+
+ private:
+  // ---- identifiers and occurrences
+
+  /// Each distinct identifier of the record becomes an occurrence; those
+  /// that are not blocked become candidates for linking.
+  void add_occurrences(const GraphState::Item* items, size_t n) {
+    cands_.clear();
+    s_.rec_ids.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const GraphState::Item& it = items[i];
+      bool is_new = false;
+      const uint32_t id = identifier_of(it, is_new);
+      if (id == kNone) continue;
+      s_.rec_ids.push_back(id);
+      const uint32_t o = add_occurrence(id);
+      ++c_.identifiers;
+      IdRec& x = g_.ids.raw()[id];  // last_seen: in the touch log (add_occurrence)
+      if (g_.is_blocked(id)) {
+        ++c_.blocked;
+        if (x.last_seen < tmin_) x.last_seen = tmin_;
         continue;
       }
-      id = create_identifier(it.type, it.value, it.hash, tmin, 0);
-      is_new = true;
-      ++c.new_identifiers;
-    } else if (std::find(rec_ids.begin(), rec_ids.end(), id) != rec_ids.end()) {
-      continue;  // the same identifier twice in one record
+      const TypeState& ts = *g_.types[it.type];
+      if (!is_new) expire_if_unseen(id, ts);
+      if (x.last_seen < tmin_) x.last_seen = tmin_;
+      cands_.push_back({id, o, ts.opt.priority, it.type, kNone, is_new, false, ConflictReason::type_limit, kNoType});
     }
-    rec_ids.push_back(id);
-    if (occ.size() >= kOccRemoved) throw LimitError("identity graph: more than 2^30 identifier occurrences");
-    const uint32_t o = static_cast<uint32_t>(occ.size());
-    occ.push_back(id);
+  }
+
+  /// The identifier an item names: found, or created (is_new); kNone when the
+  /// value is suppressed or already in this record.
+  uint32_t identifier_of(const GraphState::Item& it, bool& is_new) {
+    const uint32_t id = it.found != kNone ? it.found : g_.lookup(it.type, it.value, it.hash);
+    if (id == kNone) {
+      if (g_.options.drop_suppressed && !g_.suppressed.empty() && g_.is_suppressed_stored(it.type, it.value)) {
+        ++c_.suppressed;
+        return kNone;
+      }
+      const uint32_t created = g_.create_identifier(it.type, it.value, it.hash, tmin_, 0);
+      is_new = true;
+      ++c_.new_identifiers;
+      return created;
+    }
+    if (std::find(s_.rec_ids.begin(), s_.rec_ids.end(), id) != s_.rec_ids.end()) return kNone;
+    return id;
+  }
+
+  /// Appends an occurrence of `id` and makes it the head of its list.
+  uint32_t add_occurrence(uint32_t id) {
+    if (g_.occ.size() >= kOccRemoved) throw LimitError("identity graph: more than 2^30 identifier occurrences");
+    const uint32_t o = static_cast<uint32_t>(g_.occ.size());
+    g_.occ.push_back(id);
     // Not journaled: touch_undo keeps the head and last-seen time before the
     // identifier's first occurrence in the batch (its head is then older).
-    IdRec& x = ids.raw()[id];
-    if (id < ids_mark && (x.occ_head == kNone || x.occ_head < occ_mark))
-      touch_undo.push_back({id, x.occ_head, x.last_seen});
-    occ_next.push_back(x.occ_head);
+    IdRec& x = g_.ids.raw()[id];
+    if (id < g_.mark.ids && (x.occ_head == kNone || x.occ_head < g_.mark.occ))
+      g_.touch_undo.push_back({id, x.occ_head, x.last_seen});
+    g_.occ_next.push_back(x.occ_head);
     x.occ_head = o;
-    ++live_occ;
-    ++c.identifiers;
-    if (is_blocked(id)) {
-      ++c.blocked;
-      if (x.last_seen < tmin) x.last_seen = tmin;
-      continue;
-    }
-    const TypeState& ts = *types[it.type];
-    if (!is_new && ts.ttl_min > 0 &&
-        static_cast<int64_t>(ids[id].last_seen) < static_cast<int64_t>(tmin) - ts.ttl_min) {
-      // Unseen for longer than its TTL: its old links no longer count.
-      const uint32_t ord = ordinal_of_id(id);
-      unlink_occurrences(id);
-      if (ord != kNone && persons[ord].size > 1) recompute(ord, ChangeCause::expire, t, src, r, &c);
-      ++c.expired;
-    }
-    if (x.last_seen < tmin) x.last_seen = tmin;  // in touch_undo
-    cands.push_back({id, o, ts.opt.priority, it.type, kNone, is_new, false, ConflictReason::type_limit, kNoType});
-  }
-  if (cands.empty()) {
-    if (rec_ids.empty()) {  // nothing stored: no record
-      rec_time.raw().pop_back();
-      rec_src.raw().pop_back();
-      return kNoRecord;
-    }
-    rec_begin.push_back(static_cast<uint32_t>(occ.size()));
-    ++live_records;
-    return r;
+    ++g_.live_occ;
+    return o;
   }
 
-  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.priority != b.priority) return a.priority > b.priority;
-    if (a.type != b.type) return a.type < b.type;
-    return a.id < b.id;
-  });
-  const size_t L = limited_types.size();
-  auto& gpersons = scratch->gpersons;
-  auto& gnew = scratch->gnew;
-  auto& gcount = scratch->gcount;
-  gpersons.clear();
-  gnew.clear();
-  gcount.assign(L, 0);
-  uint64_t gsize = 0;
-  bool any_refused = false;
-  for (size_t ci = 0; ci < cands.size(); ++ci) {
-    Candidate& cd = cands[ci];
-    uint32_t P = kNone;
-    if (!cd.is_new) {
-      const uint32_t root = find_mut(cd.id);
-      P = ids[root].parent & ~kRootBit;
-      cd.person_before = P;
-      if (std::find(gpersons.begin(), gpersons.end(), P) != gpersons.end()) {
-        cd.accepted = true;
-        continue;
-      }
-    }
-    const uint32_t csize = P == kNone ? 1 : persons[P].size;
-    bool ok = true;
-    if (ci > 0) {  // the first candidate anchors the group
-      if (gsize + csize > options.max_identifiers) {
-        ok = false;
-        cd.reason = ConflictReason::person_cap;
-      } else {
-        for (size_t li = 0; li < L && ok; ++li) {
-          const uint32_t cc =
-              P == kNone ? (types[cd.type]->limited == static_cast<int32_t>(li) ? 1u : 0u) : p_counts[P * L + li];
-          if (cc == 0) continue;
-          const TypeState& lt = *types[limited_types[li]];
-          if (gcount[li] + cc <= lt.opt.limit) continue;
-          if (lt.window_min > 0) {
-            const int32_t since = static_cast<int32_t>(std::max<int64_t>(
-                static_cast<int64_t>(tmin) - lt.window_min, static_cast<int64_t>(INT32_MIN) + 1));
-            uint32_t w = 0;
-            for (uint32_t gp : gpersons) w += windowed_count(gp, lt.id, since);
-            for (uint32_t g : gnew)
-              if (type_of(g) == lt.id) ++w;
-            w += P == kNone ? 1 : windowed_count(P, lt.id, since);
-            if (w <= lt.opt.limit) continue;
-            cd.reason = ConflictReason::window_limit;
-          } else {
-            cd.reason = ConflictReason::type_limit;
-          }
-          cd.limited_type = lt.id;
-          ok = false;
+  /// Unseen for longer than its type's TTL: the identifier's old links no
+  /// longer count, and its person is recomputed without them.
+  void expire_if_unseen(uint32_t id, const TypeState& ts) {
+    if (ts.ttl_min <= 0 ||
+        static_cast<int64_t>(g_.ids[id].last_seen) >= static_cast<int64_t>(tmin_) - ts.ttl_min)
+      return;
+    const uint32_t ord = g_.ordinal_of_id(id);
+    g_.unlink_occurrences(id);
+    if (ord != kNone && g_.persons[ord].size > 1) g_.recompute(ord, ChangeCause::expire, t_, src_, r_, &c_);
+    ++c_.expired;
+  }
+
+  // ---- the group: which candidates link, within the limits
+
+  /// Candidates by priority decide, in that order, which persons and new
+  /// identifiers join the group; the first anchors it.
+  void form_group() {
+    std::sort(cands_.begin(), cands_.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.priority != b.priority) return a.priority > b.priority;
+      if (a.type != b.type) return a.type < b.type;
+      return a.id < b.id;
+    });
+    L_ = g_.limited_types.size();
+    s_.gpersons.clear();
+    s_.gnew.clear();
+    s_.gcount.assign(L_, 0);
+    for (size_t ci = 0; ci < cands_.size(); ++ci) {
+      Candidate& cd = cands_[ci];
+      uint32_t P = kNone;
+      if (!cd.is_new) {
+        P = g_.ids[g_.find_mut(cd.id)].parent & ~kRootBit;
+        cd.person_before = P;
+        if (std::find(s_.gpersons.begin(), s_.gpersons.end(), P) != s_.gpersons.end()) {
+          cd.accepted = true;
+          continue;
         }
       }
+      const uint32_t csize = P == kNone ? 1 : g_.persons[P].size;
+      if (ci > 0 && !fits_group(cd, P, csize)) {
+        any_refused_ = true;
+        continue;
+      }
+      cd.accepted = true;
+      gsize_ += csize;
+      for (size_t li = 0; li < L_; ++li) s_.gcount[li] += limited_count(cd, P, li);
+      if (P == kNone) s_.gnew.push_back(cd.id);
+      else s_.gpersons.push_back(P);
     }
-    if (!ok) {
-      any_refused = true;
-      continue;
-    }
-    cd.accepted = true;
-    gsize += csize;
-    for (size_t li = 0; li < L; ++li) {
-      gcount[li] += P == kNone ? (types[cd.type]->limited == static_cast<int32_t>(li) ? 1u : 0u) : p_counts[P * L + li];
-    }
-    if (P == kNone) gnew.push_back(cd.id);
-    else gpersons.push_back(P);
   }
 
-  // Anchored persons involved, before merging (for the auto-block counts).
-  auto& anchored_set = scratch->anchored;
-  anchored_set.clear();
-  bool counting = false;
-  for (const Candidate& cd : cands)
-    if (!cd.is_new && types[cd.type]->auto_block > 0) counting = true;
-  std::vector<uint64_t>& anchored_keys = scratch->anchored_keys;  // keys before any merge
-  anchored_keys.clear();
-  if (counting) {
-    for (const Candidate& cd : cands) {
+  /// Identifiers of limited type `li` that candidate `cd` brings (its person's, or itself when new).
+  uint32_t limited_count(const Candidate& cd, uint32_t P, size_t li) const {
+    if (P != kNone) return g_.p_counts[P * L_ + li];
+    return g_.types[cd.type]->limited == static_cast<int32_t>(li) ? 1u : 0u;
+  }
+
+  /// Whether candidate `cd` (person P, or new) may join the group: the
+  /// person cap and every type limit hold; else sets why not.
+  bool fits_group(Candidate& cd, uint32_t P, uint32_t csize) {
+    if (gsize_ + csize > g_.options.max_identifiers) {
+      cd.reason = ConflictReason::person_cap;
+      return false;
+    }
+    for (size_t li = 0; li < L_; ++li) {
+      const uint32_t cc = limited_count(cd, P, li);
+      if (cc == 0) continue;
+      const TypeState& lt = *g_.types[g_.limited_types[li]];
+      if (s_.gcount[li] + cc <= lt.opt.limit) continue;
+      if (lt.window_min > 0) {
+        if (within_window(lt, P)) continue;
+        cd.reason = ConflictReason::window_limit;
+      } else {
+        cd.reason = ConflictReason::type_limit;
+      }
+      cd.limited_type = lt.id;
+      return false;
+    }
+    return true;
+  }
+
+  /// Whether the group with person P (or one new identifier) holds at most
+  /// the limit of type `lt` seen within its window.
+  bool within_window(const TypeState& lt, uint32_t P) const {
+    const int32_t since = static_cast<int32_t>(
+        std::max<int64_t>(static_cast<int64_t>(tmin_) - lt.window_min, static_cast<int64_t>(INT32_MIN) + 1));
+    uint32_t w = 0;
+    for (uint32_t gp : s_.gpersons) w += g_.windowed_count(gp, lt.id, since);
+    for (uint32_t g : s_.gnew)
+      if (g_.type_of(g) == lt.id) ++w;
+    w += P == kNone ? 1 : g_.windowed_count(P, lt.id, since);
+    return w <= lt.opt.limit;
+  }
+
+  /// The anchored persons involved before any merge (for the auto-block
+  /// counts), and the new identifiers that stand for another person.
+  void note_anchored_persons() {
+    s_.anchored.clear();
+    s_.anchored_keys.clear();
+    s_.extra_new.clear();
+    for (const Candidate& cd : cands_)
+      if (!cd.is_new && g_.types[cd.type]->auto_block > 0) counting_ = true;
+    if (!counting_) return;
+    for (const Candidate& cd : cands_) {
       if (cd.is_new || cd.person_before == kNone) continue;
-      if (std::find(anchored_set.begin(), anchored_set.end(), cd.person_before) == anchored_set.end() &&
-          anchored(cd.person_before)) {
-        anchored_set.push_back(cd.person_before);
-        anchored_keys.push_back(persons[cd.person_before].key);
+      if (std::find(s_.anchored.begin(), s_.anchored.end(), cd.person_before) == s_.anchored.end() &&
+          g_.anchored(cd.person_before)) {
+        s_.anchored.push_back(cd.person_before);
+        s_.anchored_keys.push_back(g_.persons[cd.person_before].key);
       }
     }
-  }
-  // New identifiers of a limited type the group already holds (a second
-  // phone, another member's e-mail) also count as another person seen: a
-  // shared device meets them before any merge would tell.
-  std::vector<uint32_t>& extra_new = scratch->extra_new;
-  extra_new.clear();
-  if (counting && !gpersons.empty()) {
-    for (uint32_t g : gnew) {
-      const int32_t li = types[type_of(g)]->limited;
+    // New identifiers of a limited type the group already holds (a second
+    // phone, another member's e-mail) also count as another person seen: a
+    // shared device meets them before any merge would tell.
+    if (s_.gpersons.empty()) return;
+    for (uint32_t g : s_.gnew) {
+      const int32_t li = g_.types[g_.type_of(g)]->limited;
       if (li < 0) continue;
-      for (uint32_t gp : gpersons) {
-        if (p_counts[gp * L + li] > 0) {
-          extra_new.push_back(g);
+      for (uint32_t gp : s_.gpersons) {
+        if (g_.p_counts[gp * L_ + li] > 0) {
+          s_.extra_new.push_back(g);
           break;
         }
       }
     }
   }
 
-  // Apply: merge into the oldest person (smallest key), attach new identifiers.
-  uint32_t S;
-  if (gpersons.empty()) {
-    S = create_singleton(gnew[0]);
-    ++c.new_persons;
-    for (size_t i = 1; i < gnew.size(); ++i) attach(S, gnew[i]);
-  } else {
-    std::sort(gpersons.begin(), gpersons.end(), [&](uint32_t a, uint32_t b) { return persons[a].key < persons[b].key; });
-    S = gpersons[0];
-    for (size_t i = 1; i < gpersons.size(); ++i) {
-      const uint32_t A = gpersons[i];
-      const PersonKey ka = persons[A].key;
-      merge_persons(S, A);
-      pending.push_back({ChangeKind::merged, ChangeCause::link, t, src, r, S, persons[S].key, A, ka, 0, 0});
-      ++c.merges;
-    }
-    for (uint32_t g : gnew) attach(S, g);
-  }
-  for (const Candidate& cd : cands)
-    if (cd.accepted) occ.set(cd.occ, cd.id | kOccLinked);
+  // ---- applying the group
 
-  if (any_refused) {
-    for (const Candidate& cd : cands) {
+  /// Merges the group into its oldest person (smallest key), or makes a new
+  /// one, attaches the new identifiers and marks the accepted occurrences
+  /// linked. Returns the person.
+  uint32_t join_group() {
+    auto& gpersons = s_.gpersons;
+    uint32_t S;
+    if (gpersons.empty()) {
+      S = g_.create_singleton(s_.gnew[0]);
+      ++c_.new_persons;
+      for (size_t i = 1; i < s_.gnew.size(); ++i) g_.attach(S, s_.gnew[i]);
+    } else {
+      std::sort(gpersons.begin(), gpersons.end(),
+                [&persons = g_.persons](uint32_t a, uint32_t b) { return persons[a].key < persons[b].key; });
+      S = gpersons[0];
+      for (size_t i = 1; i < gpersons.size(); ++i) {
+        const uint32_t A = gpersons[i];
+        const PersonKey ka = g_.persons[A].key;
+        g_.merge_persons(S, A);
+        g_.pending.push_back({ChangeKind::merged, ChangeCause::link, t_, src_, r_, S, g_.persons[S].key, A, ka, 0, 0});
+        ++c_.merges;
+      }
+      for (uint32_t g : s_.gnew) g_.attach(S, g);
+    }
+    for (const Candidate& cd : cands_)
+      if (cd.accepted) g_.occ.set(cd.occ, cd.id | kOccLinked);
+    return S;
+  }
+
+  /// Each refused candidate stays in its person (a new one alone) and is
+  /// logged as a conflict with the group's person S.
+  void log_refused(uint32_t S) {
+    for (const Candidate& cd : cands_) {
       if (cd.accepted) continue;
       if (cd.is_new) {
-        create_singleton(cd.id);
-        ++c.new_persons;
+        g_.create_singleton(cd.id);
+        ++c_.new_persons;
       }
       LinkConflict lc;
-      lc.id = ++last_conflict;
-      lc.record = r;
-      lc.time = t;
-      lc.source = sources[src];
+      lc.id = ++g_.last_conflict;
+      lc.record = r_;
+      lc.time = t_;
+      lc.source = g_.sources[src_];
       lc.identifier = cd.id;
       lc.limited_type = cd.limited_type;
       lc.reason = cd.reason;
-      lc.kept_in = cd.is_new ? kNoKey : persons[ordinal_of_id(cd.id)].key;
-      lc.refused = persons[S].key;
-      pending_conflicts.push_back(std::move(lc));
-      ++c.conflicts;
+      lc.kept_in = cd.is_new ? kNoKey : g_.persons[g_.ordinal_of_id(cd.id)].key;
+      lc.refused = g_.persons[S].key;
+      g_.pending_conflicts.push_back(std::move(lc));
+      ++c_.conflicts;
     }
   }
 
-  if (counting && (anchored_set.size() > 1 || !extra_new.empty())) {
-    std::vector<uint32_t> to_block;
-    for (const Candidate& cd : cands) {
+  // ---- auto-blocking
+
+  /// Counts, per value with an auto-block threshold, the persons it meets
+  /// here for the first time; the values past their threshold go to `to_block`.
+  void count_persons_met(std::vector<uint32_t>& to_block) {
+    for (const Candidate& cd : cands_) {
       if (cd.is_new) continue;
-      const TypeState& ts = *types[cd.type];
+      const TypeState& ts = *g_.types[cd.type];
       if (ts.auto_block == 0) continue;
       // Count only persons this value has not met before. A new identifier
       // standing for another person is named by its id (top bit set).
       uint32_t others = 0;
       if (cd.accepted)
-        for (uint32_t g : extra_new) others += note_seen_with(cd.id, (uint64_t{1} << 63) | g);
-      for (size_t k = 0; k < anchored_set.size(); ++k)
-        if (anchored_set[k] != cd.person_before) others += note_seen_with(cd.id, anchored_keys[k]);
+        for (uint32_t g : s_.extra_new) others += g_.note_seen_with(cd.id, (uint64_t{1} << 63) | g);
+      for (size_t k = 0; k < s_.anchored.size(); ++k)
+        if (s_.anchored[k] != cd.person_before) others += g_.note_seen_with(cd.id, s_.anchored_keys[k]);
       if (others == 0) continue;
-      const uint32_t v = std::min<uint32_t>(255u, seen[cd.id] + others);
-      seen.set(cd.id, static_cast<uint8_t>(v));
-      mark_dirty_id(cd.id);
+      const uint32_t v = std::min<uint32_t>(255u, g_.seen[cd.id] + others);
+      g_.seen.set(cd.id, static_cast<uint8_t>(v));
+      g_.mark_dirty_id(cd.id);
       if (v + 1 > ts.auto_block) to_block.push_back(cd.id);
     }
-    rec_begin.push_back(static_cast<uint32_t>(occ.size()));
-    ++live_records;
-    for (uint32_t id : to_block) {
-      if (is_blocked(id)) continue;
-      block_identifier(id, BlockReason::threshold, t, ChangeCause::auto_block, &c, src, r);
-      ++c.newly_blocked;
-    }
-    return r;
   }
-  rec_begin.push_back(static_cast<uint32_t>(occ.size()));
-  ++live_records;
-  return r;
+
+  /// Blocks the values (after the record is complete: blocking recomputes persons from the records).
+  void block_values(const std::vector<uint32_t>& to_block) {
+    for (uint32_t id : to_block) {
+      if (g_.is_blocked(id)) continue;
+      g_.block_identifier(id, BlockReason::threshold, t_, ChangeCause::auto_block, &c_, src_, r_);
+      ++c_.newly_blocked;
+    }
+  }
+
+  // ---- the record itself
+
+  RecordId end_record() {
+    g_.rec_begin.push_back(static_cast<uint32_t>(g_.occ.size()));
+    ++g_.live_records;
+    return r_;
+  }
+  RecordId drop_record() {
+    g_.rec_time.raw().pop_back();
+    g_.rec_src.raw().pop_back();
+    return kNoRecord;
+  }
+
+  GraphState& g_;
+  LinkScratch& s_;
+  std::vector<Candidate>& cands_;
+  const Timestamp t_;
+  const int32_t tmin_;
+  const uint32_t src_;
+  GraphState::LinkCounters& c_;
+  RecordId r_ = 0;
+  size_t L_ = 0;          // limited types
+  uint64_t gsize_ = 0;    // identifiers in the group
+  bool any_refused_ = false;
+  bool counting_ = false;  // a candidate's value has an auto-block threshold
+};
+
+}  // namespace
+
+RecordId GraphState::apply_record(const Item* items, size_t n, Timestamp t, uint32_t src, LinkCounters& c) {
+  return RecordLinker(*this, t, src, c).run(items, n);
 }
 
 void GraphState::block_identifier(uint32_t id, BlockReason reason, Timestamp t, ChangeCause cause, LinkCounters* c,
@@ -790,18 +867,6 @@ size_t GraphState::memory_bytes() const {
   b += mem_log.size() * sizeof(PendingChange) + mem_conflicts.size() * (sizeof(LinkConflict) + 16);
   b += block_meta.size() * 48 + suppressed.size() * 80;
   return b;
-}
-
-}  // namespace cdpcore::idg
-
-namespace cdpcore::idg {
-
-bool GraphState::note_seen_with(uint32_t id, uint64_t who) {
-  auto& v = seen_with[id];
-  if (std::find(v.begin(), v.end(), who) != v.end()) return false;
-  if (in_batch) seen_with_undo.emplace_back(id, v.size());
-  v.push_back(who);
-  return true;
 }
 
 }  // namespace cdpcore::idg

@@ -139,7 +139,7 @@ void GraphState::checkpoint_wal() {
 
 void GraphState::persist_batch() {
   sql::Database& D = *db;
-  for (size_t i = sources_mark; i < sources.size(); ++i) {
+  for (size_t i = mark.sources; i < sources.size(); ++i) {
     D.cached("INSERT INTO identity_sources(id, name) VALUES(?, ?)").bind_all(static_cast<int64_t>(i), sources[i]).run();
   }
 
@@ -157,7 +157,7 @@ void GraphState::persist_batch() {
       if (it != block_meta.end()) st.bind(6, it->second.time);
       else st.bind_null(6);
     };
-    for (uint32_t id = ids_mark; id < id_count(); ++id) {
+    for (uint32_t id = mark.ids; id < id_count(); ++id) {
       if (is_deleted(id)) continue;
       bind_row(ins, id);
       ins.run();
@@ -192,7 +192,7 @@ void GraphState::persist_batch() {
       return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(members.data()), members.size() * 4);
     };
     sql::Statement& ins = D.cached("INSERT INTO identity_records(id, time, source, members) VALUES(?, ?, ?, ?)");
-    for (uint64_t r = recs_mark; r < record_count(); ++r) {
+    for (uint64_t r = mark.recs; r < record_count(); ++r) {
       if (rec_src[r] & kRecRemoved) continue;
       ins.bind(1, static_cast<int64_t>(r));
       ins.bind(2, rec_time[r]);
@@ -216,7 +216,7 @@ void GraphState::persist_batch() {
 
   // Persons: new keys and changed ones.
   {
-    for (PersonKey k = next_key_mark; k < next_key; ++k) dirty_keys.push_back(k);
+    for (PersonKey k = mark.next_key; k < next_key; ++k) dirty_keys.push_back(k);
     std::sort(dirty_keys.begin(), dirty_keys.end());
     dirty_keys.erase(std::unique(dirty_keys.begin(), dirty_keys.end()), dirty_keys.end());
     sql::Statement& up = D.cached(
@@ -254,7 +254,7 @@ void GraphState::persist_batch() {
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (size_t i = 0; i < pending.size(); ++i) {
       const PendingChange& p = pending[i];
-      ins.bind(1, static_cast<int64_t>(last_seq_mark + i + 1));
+      ins.bind(1, static_cast<int64_t>(mark.last_seq + i + 1));
       ins.bind(2, static_cast<int64_t>(p.kind));
       ins.bind(3, static_cast<int64_t>(p.cause));
       ins.bind(4, p.time);
@@ -303,7 +303,7 @@ void GraphState::persist_batch() {
         .bind(3, pending_suppress_time)
         .run();
   }
-  if (next_key != next_key_mark) {
+  if (next_key != mark.next_key) {
     D.cached("INSERT INTO identity_state(key, value) VALUES('next_key', ?) "
              "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .bind(1, static_cast<int64_t>(next_key))
