@@ -8,6 +8,7 @@
 #include "cdpcore/workspace.hpp"
 #include "profile/identity_link.hpp"
 #include "profile/persist.hpp"
+#include "profile/snapshot.hpp"
 #include "profile/store_impl.hpp"
 
 namespace cdpcore {
@@ -135,8 +136,7 @@ Value prop_value(const EventTable& t, const EventColumns& c, size_t i, size_t ro
 
 std::vector<Event> ProfileStore::person_events(PersonOrdinal person, std::string_view event_type) const {
   const auto& t = impl_->event_or_throw(event_type);
-  impl_->prepare_read(false);
-  std::shared_lock lock(impl_->compaction_mutex);
+  ProfileSnapshot read(*this, false);
   std::vector<std::pair<int64_t, std::pair<int, size_t>>> rows;  // time, (part, row)
   uint64_t b = 0;
   size_t n = t.main_rows_of(person, &b);
@@ -159,8 +159,7 @@ std::vector<Event> ProfileStore::person_events(PersonOrdinal person, std::string
 
 uint64_t ProfileStore::event_count(std::string_view event_type) const {
   const auto& t = impl_->event_or_throw(event_type);
-  impl_->prepare_read(false);  // applies pending merges and erasures
-  std::shared_lock lock(impl_->compaction_mutex);
+  ProfileSnapshot read(*this, false);  // applies pending merges and erasures
   return t.main.size() + t.pending.size();
 }
 
@@ -171,8 +170,7 @@ void ProfileStore::compact() {
 }
 
 ProfileStore::MemoryUsage ProfileStore::memory_usage() const {
-  impl_->prepare_read(false);
-  std::shared_lock lock(impl_->compaction_mutex);
+  ProfileSnapshot read(*this, false);
   MemoryUsage m;
   for (const auto& a : impl_->attrs) m.attribute_bytes += a->memory_bytes();
   for (const auto& t : impl_->events) {

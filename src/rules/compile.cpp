@@ -40,7 +40,7 @@ struct Scope {
 class Compiler {
  public:
   Compiler(const ProfileStore& store, const CompileOptions& options, Program& p)
-      : store_(store), im_(store.impl()), options_(options), p_(p) {}
+      : schema_(store), options_(options), p_(p) {}
 
   // Rule set support.
   const std::vector<rules::Rule>* rules = nullptr;
@@ -321,13 +321,13 @@ class Compiler {
     if (name == "as_of") return add_simple(K::as_of, ValueType::timestamp, {});
     auto dot = name.find('.');
     if (sc.row) {
-      const EventTable& t = *im_.events[sc.event];
+      const EventTypeDef& t = schema_.event_type(static_cast<size_t>(sc.event));
       std::string prop = name;
       if (dot != std::string::npos) {
         std::string ev = name.substr(0, dot);
-        if (ev != t.def.name)
-          throw TypeError(where(n) + "inside 'where' of an aggregation over " + t.def.name + ", '" + name +
-                          "' is not a property of " + t.def.name);
+        if (ev != t.name)
+          throw TypeError(where(n) + "inside 'where' of an aggregation over " + t.name + ", '" + name +
+                          "' is not a property of " + t.name);
         prop = name.substr(dot + 1);
       }
       CNode c;
@@ -338,19 +338,19 @@ class Compiler {
         c.type = ValueType::timestamp;
         return add(std::move(c));
       }
-      for (size_t i = 0; i < t.def.properties.size(); ++i) {
-        if (t.def.properties[i].name == prop) {
+      for (size_t i = 0; i < t.properties.size(); ++i) {
+        if (t.properties[i].name == prop) {
           c.index = static_cast<int>(i);
-          c.type = t.def.properties[i].type;
+          c.type = t.properties[i].type;
           return add(std::move(c));
         }
       }
-      throw NotFound(where(n) + "event type " + t.def.name + " has no property '" + prop +
+      throw NotFound(where(n) + "event type " + t.name + " has no property '" + prop +
                      "' (inside 'where' only the aggregated event's properties, time and as_of can be used)");
     }
     if (dot != std::string::npos) {
       std::string ev = name.substr(0, dot);
-      if (im_.find_event(ev))
+      if (schema_.event_type_index(ev))
         throw TypeError(where(n) + "'" + name + "' is a property of each " + ev +
                         " event: use it inside an aggregation such as sum(" + name + ", last 30 days)");
       throw NotFound(where(n) + "unknown event type '" + ev + "' in '" + name + "'");
@@ -363,11 +363,11 @@ class Compiler {
         return root;
       }
     }
-    if (auto it = im_.attr_index.find(name); it != im_.attr_index.end()) {
+    if (auto a = schema_.attribute_index(name)) {
       CNode c;
       c.kind = K::attribute;
-      c.index = static_cast<int>(it->second);
-      c.type = im_.attrs[it->second]->def.type;
+      c.index = static_cast<int>(*a);
+      c.type = schema_.attribute(*a).type;
       return add(std::move(c));
     }
     if (options_.resolver) {
@@ -391,7 +391,7 @@ class Compiler {
         return add(std::move(c));
       }
     }
-    if (im_.find_event(name))
+    if (schema_.event_type_index(name))
       throw TypeError(where(n) + "'" + name + "' is an event type, not a value: use it in an aggregation such as count(" +
                       name + ", last 30 days)");
     throw NotFound(where(n) + "unknown name '" + name + "' (not an attribute, tag, trait or event type)");
@@ -747,22 +747,22 @@ class Compiler {
       prop = ev.substr(dot + 1);
       ev = ev.substr(0, dot);
     }
-    auto eit = im_.event_index.find(ev);
-    if (eit == im_.event_index.end()) {
-      if (im_.find_attr(ev)) throw TypeError(where(target) + "'" + ev + "' is an attribute, not an event type: " + n.name + "() aggregates events");
+    auto eit = schema_.event_type_index(ev);
+    if (!eit) {
+      if (schema_.attribute_index(ev)) throw TypeError(where(target) + "'" + ev + "' is an attribute, not an event type: " + n.name + "() aggregates events");
       throw NotFound(where(target) + "unknown event type '" + ev + "'");
     }
-    a.event = static_cast<int>(eit->second);
-    const EventTable& t = *im_.events[eit->second];
+    a.event = static_cast<int>(*eit);
+    const EventTypeDef& t = schema_.event_type(*eit);
     if (!prop.empty()) {
       if (prop == "time") {
         a.prop = -1;
         a.prop_type = ValueType::timestamp;
       } else {
-        for (size_t i = 0; i < t.def.properties.size(); ++i)
-          if (t.def.properties[i].name == prop) {
+        for (size_t i = 0; i < t.properties.size(); ++i)
+          if (t.properties[i].name == prop) {
             a.prop = static_cast<int>(i);
-            a.prop_type = t.def.properties[i].type;
+            a.prop_type = t.properties[i].type;
           }
         if (a.prop < -1) throw NotFound(where(target) + "event type " + ev + " has no property '" + prop + "'");
       }
@@ -829,8 +829,7 @@ class Compiler {
     return add(std::move(c));
   }
 
-  const ProfileStore& store_;
-  const ProfileStore::Impl& im_;
+  const profile_detail::SchemaView schema_;
   const CompileOptions& options_;
   Program& p_;
   std::unordered_map<std::string, int> interned_;
@@ -881,7 +880,7 @@ std::shared_ptr<Program> compile_program(const ProfileStore& store, const std::v
   c.rule_state.assign(rules.size(), 0);
   c.rule_root.assign(rules.size(), -1);
   c.rule_kind.assign(rules.size(), TagKind::boolean);
-  const auto& im = store.impl();
+  const profile_detail::SchemaView schema(store);
   for (size_t i = 0; i < rules.size(); ++i) {
     const auto& r = rules[i];
     if (r.name.empty()) throw InvalidArgument("rule " + std::to_string(i + 1) + " has no name");
@@ -891,9 +890,9 @@ std::shared_ptr<Program> compile_program(const ProfileStore& store, const std::v
       std::string at = r.pos.line ? " (again at line " + std::to_string(r.pos.line) + ")" : "";
       throw Conflict("rule '" + r.name + "' is defined twice" + at);
     }
-    if (im.find_attr(r.name) && !(r.kind == rules::RuleKind::trait))
+    if (schema.attribute_index(r.name) && !(r.kind == rules::RuleKind::trait))
       throw Conflict("tag '" + r.name + "' has the name of an attribute");
-    if (im.find_event(r.name)) throw Conflict("rule '" + r.name + "' has the name of an event type");
+    if (schema.event_type_index(r.name)) throw Conflict("rule '" + r.name + "' has the name of an event type");
   }
   // A trait may share its name with the attribute it is stored into; inside
   // the rule set the name then means the rule.

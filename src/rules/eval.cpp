@@ -1,16 +1,14 @@
 // Vectorised evaluation of compiled rule programs over blocks of persons.
 //
-// Each node computes a column for the whole block; event aggregations read
-// each person's rows as one contiguous range of the event log (sorted by
-// person, then time), find the window by binary search on time, and filter
-// rows a chunk at a time with the same column kernels.
+// Each node computes a column for the whole block: one kernel per node kind
+// here, the function library in functions.cpp, event aggregations in
+// aggregate.cpp. Rows not yet compacted into an event log are merged into a
+// small per-person overlay, so that every person's rows are one sorted range.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <limits>
 
-#include "cdpcore/error.hpp"
-#include "rules/program.hpp"
+#include "rules/functions.hpp"
+#include "rules/kernels.hpp"
 
 namespace cdpcore::rules_detail {
 
@@ -19,30 +17,10 @@ using rules::WindowKind;
 
 namespace {
 
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-
-bool int_like(ValueType t) {
-  return t == ValueType::int64 || t == ValueType::timestamp || t == ValueType::boolean;
-}
-
 int64_t sat_sub(int64_t a, int64_t b) {
   int64_t r;
   if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? kMin : kMax;
   return r;
-}
-
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-/// 1 = Monday … 7 = Sunday of a day number.
-int64_t weekday_of(int64_t days) {
-  int64_t w = (days + 3) % 7;  // 1970-01-01 was a Thursday (index 3 from Monday)
-  if (w < 0) w += 7;
-  return w + 1;
 }
 
 Timestamp calendar_start(const TimeZone& z, Timestamp t, std::string_view unit, int back) {
@@ -72,15 +50,11 @@ void size_column(Column& c, ValueType t, size_t cap) {
   }
 }
 
-inline double as_num(const Column& c, ValueType t, size_t k) {
-  return t == ValueType::float64 ? c.d[k] : static_cast<double>(c.i[k]);
-}
-
 }  // namespace
 
-Evaluator::Evaluator(const Program& program, const ProfileStore::Impl& store, Timestamp as_of)
+Evaluator::Evaluator(const Program& program, const ProfileSnapshot& store, Timestamp as_of)
     : p_(program), store_(store), as_of_(as_of) {
-  event_slot_.assign(store.events.size(), -1);
+  event_slot_.assign(store.event_table_count(), -1);
   int slots = 0;
   for (const auto& a : p_.aggs)
     if (a.event >= 0 && event_slot_[a.event] < 0) event_slot_[a.event] = slots++;
@@ -144,7 +118,7 @@ void Evaluator::prepare_spans(Context& ctx, size_t n) const {
   for (size_t e = 0; e < event_slot_.size(); ++e) {
     int slot = event_slot_[e];
     if (slot < 0) continue;
-    const EventTable& t = *store_.events[e];
+    const EventTable& t = store_.event_table(e);
     auto& spans = ctx.spans[static_cast<size_t>(slot)];
     spans.resize(n);
     const bool pending = !t.pending_by_person.empty();
@@ -212,7 +186,7 @@ void Evaluator::eval_block(Context& ctx, std::span<const PersonOrdinal> persons)
 void Evaluator::eval_prop(Context& ctx, int id, size_t n) const {
   const CNode& c = p_.nodes[id];
   Column& out = ctx.cols[id];
-  const EventTable& t = *store_.events[c.event];
+  const EventTable& t = store_.event_table(static_cast<size_t>(c.event));
   for (size_t k = 0; k < n; ++k) {
     const EventColumns& src = *ctx.row_src[k];
     uint32_t r = ctx.row_idx[k];
@@ -234,930 +208,372 @@ void Evaluator::eval_prop(Context& ctx, int id, size_t n) const {
   }
 }
 
-void Evaluator::eval_node(Context& ctx, int id, size_t n) const {
-  const CNode& c = p_.nodes[id];
-  Column& out = ctx.cols[id];
-  for (int a : c.args) ensure_uniform(ctx, a, n);
-  auto A = [&](size_t i) -> const Column& { return ctx.cols[static_cast<size_t>(c.args[i])]; };
-  auto T = [&](size_t i) { return p_.nodes[static_cast<size_t>(c.args[i])].type; };
-  switch (c.kind) {
-    case K::constant: {
-      for (size_t k = 0; k < n; ++k) {
-        std::visit(
-            [&](const auto& v) {
-              using V = std::decay_t<decltype(v)>;
-              if constexpr (std::is_same_v<V, std::monostate>) out.valid[k] = 0;
-              else if constexpr (std::is_same_v<V, bool>) {
-                out.valid[k] = 1;
-                out.i[k] = v;
-              } else if constexpr (std::is_same_v<V, int64_t>) {
-                out.valid[k] = 1;
-                if (c.type == ValueType::float64) out.d[k] = static_cast<double>(v);
-                else out.i[k] = v;
-              } else if constexpr (std::is_same_v<V, double>) {
-                out.valid[k] = 1;
-                out.d[k] = v;
-              } else {
-                out.valid[k] = 1;
-                out.s[k] = v;
-              }
-            },
-            c.constant);
-      }
-      return;
-    }
-    case K::as_of:
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = 1;
-        out.i[k] = as_of_;
-      }
-      return;
-    case K::attribute: {
-      const auto& col = *store_.attrs[static_cast<size_t>(c.index)];
-      const size_t size = col.size();
-      for (size_t k = 0; k < n; ++k) {
-        PersonOrdinal p = ctx.persons[k];
-        bool v = p < size && col.valid[p];
-        out.valid[k] = v;
-        if (!v) continue;
-        switch (c.type) {
-          case ValueType::float64: out.d[k] = col.doubles[p]; break;
-          case ValueType::string: out.s[k] = col.dict.values[col.codes[p]]; break;
-          case ValueType::string_set: out.set[k] = &col.sets[p]; break;
-          default: out.i[k] = col.ints[p]; break;
-        }
-      }
-      if (c.type == ValueType::string_set) out.set_dict = &col.dict;
-      return;
-    }
-    case K::prop: eval_prop(ctx, id, n); return;
-    case K::external: {
-      const auto& ext = p_.externals[static_cast<size_t>(c.index)];
-      ctx.dbls.assign(n, 0);
-      ctx.codes.assign(n, 0);
-      std::vector<uint8_t> valid(n, 0);
-      ext.fetch(std::span<const PersonOrdinal>(ctx.persons.data(), n), std::span<double>(ctx.dbls.data(), n),
-                std::span<uint8_t>(valid.data(), n));
-      for (size_t k = 0; k < n; ++k) {
-        double v = ctx.dbls[k];
-        bool ok = valid[k] && !std::isnan(v);
-        if (c.type == ValueType::float64) out.d[k] = v;
-        else if (c.type == ValueType::boolean) out.i[k] = v != 0;
-        else {
-          ok = ok && std::fabs(v) < 9.2e18;
-          out.i[k] = ok ? static_cast<int64_t>(v) : 0;
-        }
-        out.valid[k] = ok;
-      }
-      return;
-    }
-    case K::truth: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = 1;
-        out.i[k] = a.valid[k] && a.i[k] != 0;
-      }
-      return;
-    }
-    case K::to_double: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = a.valid[k];
-        out.d[k] = static_cast<double>(a.i[k]);
-      }
-      return;
-    }
-    case K::neg: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = a.valid[k];
-        if (c.type == ValueType::float64) out.d[k] = -a.d[k];
-        else if (a.i[k] == kMin) out.valid[k] = 0;
-        else out.i[k] = -a.i[k];
-      }
-      return;
-    }
-    case K::not_: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = a.valid[k];
-        out.i[k] = !a.i[k];
-      }
-      return;
-    }
-    case K::and_:
-    case K::or_: {
-      const Column& a = A(0);
-      const Column& b = A(1);
-      const bool is_and = c.kind == K::and_;
-      for (size_t k = 0; k < n; ++k) {
-        bool av = a.valid[k], bv = b.valid[k];
-        bool at = av && a.i[k], bt = bv && b.i[k];
-        if (is_and) {
-          bool any_false = (av && !a.i[k]) || (bv && !b.i[k]);
-          out.valid[k] = any_false || (av && bv);
-          out.i[k] = at && bt;
-        } else {
-          out.valid[k] = at || bt || (av && bv);
-          out.i[k] = at || bt;
-        }
-      }
-      return;
-    }
-    case K::arith: {
-      const Column& a = A(0);
-      const Column& b = A(1);
-      ValueType ta = T(0), tb = T(1);
-      if (ta == ValueType::null || tb == ValueType::null) {
-        std::fill(out.valid.begin(), out.valid.begin() + static_cast<ptrdiff_t>(n), 0);
-        return;
-      }
-      if (c.type == ValueType::float64) {
-        for (size_t k = 0; k < n; ++k) {
-          double x = as_num(a, ta, k), y = as_num(b, tb, k);
-          double r = 0;
-          bool ok = a.valid[k] && b.valid[k];
-          switch (c.op) {
-            case Op::add: r = x + y; break;
-            case Op::sub: r = x - y; break;
-            case Op::mul: r = x * y; break;
-            case Op::div: ok = ok && y != 0; r = ok ? x / y : 0; break;
-            case Op::mod: ok = ok && y != 0; r = ok ? std::fmod(x, y) : 0; break;
-            default: break;
+// ---- node kinds ------------------------------------------------------------------
+
+namespace {
+
+void constant(const NodeIO& io) {
+  Column& out = io.out;
+  for (size_t k = 0; k < io.n; ++k) {
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, std::monostate>) out.valid[k] = 0;
+          else if constexpr (std::is_same_v<V, bool>) {
+            out.valid[k] = 1;
+            out.i[k] = v;
+          } else if constexpr (std::is_same_v<V, int64_t>) {
+            out.valid[k] = 1;
+            if (io.node.type == ValueType::float64) out.d[k] = static_cast<double>(v);
+            else out.i[k] = v;
+          } else if constexpr (std::is_same_v<V, double>) {
+            out.valid[k] = 1;
+            out.d[k] = v;
+          } else {
+            out.valid[k] = 1;
+            out.s[k] = v;
           }
-          out.valid[k] = ok && std::isfinite(r);
-          out.d[k] = r;
-        }
-      } else {
-        for (size_t k = 0; k < n; ++k) {
-          int64_t x = a.i[k], y = b.i[k], r = 0;
-          bool ok = a.valid[k] && b.valid[k];
-          switch (c.op) {
-            case Op::add: ok = ok && !__builtin_add_overflow(x, y, &r); break;
-            case Op::sub: ok = ok && !__builtin_sub_overflow(x, y, &r); break;
-            case Op::mul: ok = ok && !__builtin_mul_overflow(x, y, &r); break;
-            case Op::mod:
-              ok = ok && y != 0;
-              r = ok ? (y == -1 ? 0 : x % y) : 0;
-              break;
-            default: ok = false; break;
-          }
-          out.valid[k] = ok;
-          out.i[k] = r;
-        }
-      }
-      return;
-    }
-    case K::compare: {
-      const Column& a = A(0);
-      const Column& b = A(1);
-      ValueType ta = T(0), tb = T(1);
-      if (ta == ValueType::null || tb == ValueType::null) {
-        std::fill(out.valid.begin(), out.valid.begin() + static_cast<ptrdiff_t>(n), 0);
-        return;
-      }
-      auto apply = [&](auto cmp) {
-        for (size_t k = 0; k < n; ++k) {
-          out.valid[k] = a.valid[k] && b.valid[k];
-          int r = out.valid[k] ? cmp(k) : 0;
-          bool v = false;
-          switch (c.op) {
-            case Op::eq: v = r == 0; break;
-            case Op::ne: v = r != 0; break;
-            case Op::lt: v = r < 0; break;
-            case Op::le: v = r <= 0; break;
-            case Op::gt: v = r > 0; break;
-            case Op::ge: v = r >= 0; break;
-            default: break;
-          }
-          out.i[k] = v;
-        }
-      };
-      if (ta == ValueType::string) {
-        apply([&](size_t k) { int r = a.s[k].compare(b.s[k]); return r < 0 ? -1 : r > 0 ? 1 : 0; });
-      } else if (int_like(ta) && int_like(tb)) {
-        apply([&](size_t k) { return a.i[k] < b.i[k] ? -1 : a.i[k] > b.i[k] ? 1 : 0; });
-      } else {
-        apply([&](size_t k) {
-          double x = as_num(a, ta, k), y = as_num(b, tb, k);
-          return x < y ? -1 : x > y ? 1 : 0;
-        });
-      }
-      return;
-    }
-    case K::in_list: {
-      const Column& x = A(0);
-      ValueType tx = T(0);
-      for (size_t k = 0; k < n; ++k) {
-        if (tx == ValueType::null || !x.valid[k]) {
-          out.valid[k] = 0;
-          out.i[k] = 0;
-          continue;
-        }
-        bool match = false, saw_null = false;
-        for (size_t e = 1; e < c.args.size() && !match; ++e) {
-          const Column& v = A(e);
-          ValueType tv = T(e);
-          if (tv == ValueType::null || !v.valid[k]) {
-            saw_null = true;
-            continue;
-          }
-          if (tx == ValueType::string) match = x.s[k] == v.s[k];
-          else if (int_like(tx) && int_like(tv)) match = x.i[k] == v.i[k];
-          else match = as_num(x, tx, k) == as_num(v, tv, k);
-        }
-        out.valid[k] = match || !saw_null;
-        out.i[k] = match;
-      }
-      return;
-    }
-    case K::in_set: {
-      const Column& x = A(0);
-      const Column& s = A(1);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && x.valid[k] && s.valid[k];
-        out.valid[k] = ok;
-        out.i[k] = 0;
-        if (!ok) continue;
-        uint32_t code = s.set_dict ? s.set_dict->find(x.s[k]) : profile_detail::kNoCode;
-        out.i[k] = code != profile_detail::kNoCode && std::binary_search(s.set[k]->begin(), s.set[k]->end(), code);
-      }
-      return;
-    }
-    case K::in_window: {
-      const Column& x = A(0);
-      const WindowSpec& w = p_.windows[static_cast<size_t>(c.window)];
-      const bool since = w.since >= 0;
-      const Column* st = since ? &ctx.cols[static_cast<size_t>(w.since)] : nullptr;
-      if (since) ensure_uniform(ctx, w.since, n);
-      auto [lo, hi] = window_bounds_[static_cast<size_t>(c.window)];
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && x.valid[k] && (!since || st->valid[k]);
-        int64_t l = since ? st->i[k] : lo;
-        out.valid[k] = ok;
-        out.i[k] = ok && x.i[k] >= l && x.i[k] <= hi;
-      }
-      return;
-    }
-    case K::between: {
-      const Column& x = A(0);
-      const Column& lo = A(1);
-      const Column& hi = A(2);
-      ValueType tx = T(0), tl = T(1), th = T(2);
-      auto cmp = [&](const Column& a, ValueType ta, const Column& b, ValueType tb, size_t k) {
-        if (ta == ValueType::string) {
-          int r = a.s[k].compare(b.s[k]);
-          return r < 0 ? -1 : r > 0 ? 1 : 0;
-        }
-        if (int_like(ta) && int_like(tb)) return a.i[k] < b.i[k] ? -1 : a.i[k] > b.i[k] ? 1 : 0;
-        double p = as_num(a, ta, k), q = as_num(b, tb, k);
-        return p < q ? -1 : p > q ? 1 : 0;
-      };
-      bool any_null_type = tx == ValueType::null || tl == ValueType::null || th == ValueType::null;
-      for (size_t k = 0; k < n; ++k) {
-        // (x >= lo) and (x <= hi), three-valued.
-        bool v1 = !any_null_type && x.valid[k] && lo.valid[k];
-        bool v2 = !any_null_type && x.valid[k] && hi.valid[k];
-        bool t1 = v1 && cmp(x, tx, lo, tl, k) >= 0;
-        bool t2 = v2 && cmp(x, tx, hi, th, k) <= 0;
-        bool any_false = (v1 && !t1) || (v2 && !t2);
-        out.valid[k] = any_false || (v1 && v2);
-        out.i[k] = t1 && t2;
-      }
-      return;
-    }
-    case K::is_null: {
-      const Column& a = A(0);
-      bool null_type = T(0) == ValueType::null;
-      for (size_t k = 0; k < n; ++k) {
-        bool is_null = null_type || !a.valid[k];
-        out.valid[k] = 1;
-        out.i[k] = c.op == Op::is_null ? is_null : !is_null;
-      }
-      return;
-    }
-    case K::case_when: {
-      const size_t pairs = c.args.size() / 2;
-      const bool has_else = c.args.size() % 2;
-      for (size_t k = 0; k < n; ++k) {
-        int pick = -1;
-        for (size_t w = 0; w < pairs; ++w) {
-          const Column& cond = A(2 * w);
-          if (T(2 * w) != ValueType::null && cond.valid[k] && cond.i[k]) {
-            pick = static_cast<int>(2 * w + 1);
-            break;
-          }
-        }
-        if (pick < 0 && has_else) pick = static_cast<int>(c.args.size() - 1);
-        if (pick < 0 || T(static_cast<size_t>(pick)) == ValueType::null || !A(static_cast<size_t>(pick)).valid[k]) {
-          out.valid[k] = 0;
-          continue;
-        }
-        const Column& v = A(static_cast<size_t>(pick));
-        out.valid[k] = 1;
-        switch (c.type) {
-          case ValueType::float64: out.d[k] = v.d[k]; break;
-          case ValueType::string: out.s[k] = v.s[k]; break;
-          case ValueType::string_set:
-            out.set[k] = v.set[k];
-            out.set_dict = v.set_dict;
-            break;
-          default: out.i[k] = v.i[k]; break;
-        }
-      }
-      return;
-    }
-    case K::call: break;
-    case K::aggregate: eval_aggregate(ctx, id, n); return;
+        },
+        io.node.constant);
   }
-  // ---- functions ----
-  const TimeZone& zone = *p_.zone;
-  switch (c.fn) {
-    case Fn::lower:
-    case Fn::upper:
-    case Fn::trim: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = T(0) != ValueType::null && a.valid[k];
-        if (!out.valid[k]) continue;
-        std::string_view s = a.s[k];
-        if (c.fn == Fn::trim) {
-          size_t b = s.find_first_not_of(" \t\r\n");
-          size_t e = s.find_last_not_of(" \t\r\n");
-          out.s[k] = b == std::string_view::npos ? std::string_view() : s.substr(b, e - b + 1);
-          continue;
-        }
-        std::string& r = ctx.arena.emplace_back(s);
-        for (auto& ch : r) {
-          if (c.fn == Fn::lower && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-          if (c.fn == Fn::upper && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-        }
-        out.s[k] = r;
-      }
-      return;
+}
+
+void fill_time(const NodeIO& io, Timestamp t) {
+  for (size_t k = 0; k < io.n; ++k) {
+    io.out.valid[k] = 1;
+    io.out.i[k] = t;
+  }
+}
+
+void attribute(const NodeIO& io, const profile_detail::AttrColumn& col, const std::vector<PersonOrdinal>& persons) {
+  Column& out = io.out;
+  const size_t size = col.size();
+  for (size_t k = 0; k < io.n; ++k) {
+    PersonOrdinal p = persons[k];
+    bool v = p < size && col.valid[p];
+    out.valid[k] = v;
+    if (!v) continue;
+    switch (io.node.type) {
+      case ValueType::float64: out.d[k] = col.doubles[p]; break;
+      case ValueType::string: out.s[k] = col.dict.values[col.codes[p]]; break;
+      case ValueType::string_set: out.set[k] = &col.sets[p]; break;
+      default: out.i[k] = col.ints[p]; break;
     }
-    case Fn::length: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = T(0) != ValueType::null && a.valid[k];
-        int64_t chars = 0;
-        if (out.valid[k])
-          for (char ch : a.s[k]) chars += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
-        out.i[k] = chars;
-      }
-      return;
+  }
+  if (io.node.type == ValueType::string_set) out.set_dict = &col.dict;
+}
+
+// A value fetched from the host application (bool, int64 or double).
+void external(const NodeIO& io, const ExternalName& ext, const std::vector<PersonOrdinal>& persons,
+              std::vector<double>& values) {
+  const size_t n = io.n;
+  Column& out = io.out;
+  values.assign(n, 0);
+  std::vector<uint8_t> valid(n, 0);
+  ext.fetch(std::span<const PersonOrdinal>(persons.data(), n), std::span<double>(values.data(), n),
+            std::span<uint8_t>(valid.data(), n));
+  for (size_t k = 0; k < n; ++k) {
+    double v = values[k];
+    bool ok = valid[k] && !std::isnan(v);
+    if (io.node.type == ValueType::float64) out.d[k] = v;
+    else if (io.node.type == ValueType::boolean) out.i[k] = v != 0;
+    else {
+      ok = ok && std::fabs(v) < 9.2e18;
+      out.i[k] = ok ? static_cast<int64_t>(v) : 0;
     }
-    case Fn::contains_str:
-    case Fn::starts_with:
-    case Fn::ends_with: {
-      const Column& a = A(0);
-      const Column& b = A(1);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && T(1) != ValueType::null && a.valid[k] && b.valid[k];
-        out.valid[k] = ok;
-        if (!ok) {
-          out.i[k] = 0;
-          continue;
-        }
-        std::string_view s = a.s[k], t = b.s[k];
-        if (c.fn == Fn::contains_str) out.i[k] = s.find(t) != std::string_view::npos;
-        else if (c.fn == Fn::starts_with) out.i[k] = s.substr(0, t.size()) == t;
-        else out.i[k] = s.size() >= t.size() && s.substr(s.size() - t.size()) == t;
-      }
-      return;
-    }
-    case Fn::contains_set: {
-      const Column& s = A(0);
-      const Column& x = A(1);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(1) != ValueType::null && x.valid[k] && s.valid[k];
-        out.valid[k] = ok;
-        out.i[k] = 0;
-        if (!ok) continue;
-        uint32_t code = s.set_dict ? s.set_dict->find(x.s[k]) : profile_detail::kNoCode;
-        out.i[k] = code != profile_detail::kNoCode && std::binary_search(s.set[k]->begin(), s.set[k]->end(), code);
-      }
-      return;
-    }
-    case Fn::size_set: {
-      const Column& s = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = s.valid[k];
-        out.i[k] = s.valid[k] ? static_cast<int64_t>(s.set[k]->size()) : 0;
-      }
-      return;
-    }
-    case Fn::concat: {
-      for (size_t k = 0; k < n; ++k) {
-        std::string& r = ctx.arena.emplace_back();
-        for (size_t i = 0; i < c.args.size(); ++i) {
-          const Column& a = A(i);
-          ValueType t = T(i);
-          if (t == ValueType::null || !a.valid[k]) continue;  // nulls are skipped
-          switch (t) {
-            case ValueType::string: r += a.s[k]; break;
-            case ValueType::float64: {
-              char buf[32];
-              std::snprintf(buf, sizeof buf, "%.15g", a.d[k]);
-              r += buf;
-              break;
-            }
-            case ValueType::boolean: r += a.i[k] ? "true" : "false"; break;
-            case ValueType::timestamp: r += format_iso8601(a.i[k]); break;
-            default: r += std::to_string(a.i[k]); break;
-          }
-        }
-        out.valid[k] = 1;
-        out.s[k] = r;
-      }
-      return;
-    }
-    case Fn::abs: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = T(0) != ValueType::null && a.valid[k];
-        if (c.type == ValueType::float64) out.d[k] = std::fabs(a.d[k]);
-        else if (a.i[k] == kMin) out.valid[k] = 0;
-        else out.i[k] = a.i[k] < 0 ? -a.i[k] : a.i[k];
-      }
-      return;
-    }
-    case Fn::round:
-    case Fn::floor:
-    case Fn::ceil: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && a.valid[k];
-        double x = ok ? a.d[k] : 0, r = 0;
-        if (c.fn == Fn::round) {
-          int64_t digits = 0;
-          if (c.args.size() > 1) {
-            ok = ok && T(1) != ValueType::null && A(1).valid[k];
-            digits = ok ? std::clamp<int64_t>(A(1).i[k], -15, 15) : 0;
-          }
-          double f = std::pow(10.0, static_cast<double>(digits));
-          r = std::round(x * f) / f;
-        } else {
-          r = c.fn == Fn::floor ? std::floor(x) : std::ceil(x);
-        }
-        out.valid[k] = ok && std::isfinite(r);
-        out.d[k] = r;
-      }
-      return;
-    }
-    case Fn::least:
-    case Fn::greatest: {
-      const bool least = c.fn == Fn::least;
-      for (size_t k = 0; k < n; ++k) {
-        int best = -1;
-        for (size_t i = 0; i < c.args.size(); ++i) {
-          const Column& a = A(i);
-          if (T(i) == ValueType::null || !a.valid[k]) continue;  // nulls are ignored
-          if (best < 0) {
-            best = static_cast<int>(i);
-            continue;
-          }
-          const Column& b = A(static_cast<size_t>(best));
-          bool better;
-          if (c.type == ValueType::string) better = least ? a.s[k] < b.s[k] : a.s[k] > b.s[k];
-          else if (c.type == ValueType::float64) better = least ? a.d[k] < b.d[k] : a.d[k] > b.d[k];
-          else better = least ? a.i[k] < b.i[k] : a.i[k] > b.i[k];
-          if (better) best = static_cast<int>(i);
-        }
-        out.valid[k] = best >= 0;
-        if (best < 0) continue;
-        const Column& b = A(static_cast<size_t>(best));
-        if (c.type == ValueType::string) out.s[k] = b.s[k];
-        else if (c.type == ValueType::float64) out.d[k] = b.d[k];
-        else out.i[k] = b.i[k];
-      }
-      return;
-    }
-    case Fn::coalesce: {
-      for (size_t k = 0; k < n; ++k) {
-        out.valid[k] = 0;
-        for (size_t i = 0; i < c.args.size(); ++i) {
-          const Column& a = A(i);
-          if (T(i) == ValueType::null || !a.valid[k]) continue;
-          out.valid[k] = 1;
-          if (c.type == ValueType::string) out.s[k] = a.s[k];
-          else if (c.type == ValueType::float64) out.d[k] = a.d[k];
-          else out.i[k] = a.i[k];
-          break;
-        }
-      }
-      return;
-    }
-    case Fn::days:
-    case Fn::hours:
-    case Fn::minutes:
-    case Fn::weeks: {
-      const Column& a = A(0);
-      double unit = c.fn == Fn::days ? 86400e6 : c.fn == Fn::hours ? 3600e6 : c.fn == Fn::minutes ? 60e6 : 7 * 86400e6;
-      for (size_t k = 0; k < n; ++k) {
-        double v = T(0) != ValueType::null && a.valid[k] ? std::round(a.d[k] * unit) : std::nan("");
-        out.valid[k] = std::isfinite(v) && std::fabs(v) < 9.2e18;
-        out.i[k] = out.valid[k] ? static_cast<int64_t>(v) : 0;
-      }
-      return;
-    }
-    case Fn::days_since:
-    case Fn::days_between: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && a.valid[k];
-        int64_t from = a.i[k], to = as_of_;
-        if (c.fn == Fn::days_between) {
-          ok = ok && T(1) != ValueType::null && A(1).valid[k];
-          to = A(1).i[k];
-        }
-        int64_t diff = 0;
-        ok = ok && !__builtin_sub_overflow(to, from, &diff);
-        out.valid[k] = ok;
-        out.i[k] = ok ? floor_div(diff, kMicrosPerDay) : 0;
-      }
-      return;
-    }
-    case Fn::age: {
-      const Column& a = A(0);
-      const CivilDate today = zone.to_local(as_of_).date;
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && a.valid[k];
-        out.valid[k] = ok;
-        if (!ok) continue;
-        // A birth date is stored as midnight UTC of the date.
-        CivilDate b = civil_from_days(day_number(a.i[k]));
-        int64_t years = static_cast<int64_t>(today.year) - b.year;
-        if (today.month < b.month || (today.month == b.month && today.day < b.day)) --years;
-        out.i[k] = years;
-      }
-      return;
-    }
-    case Fn::year:
-    case Fn::month:
-    case Fn::day:
-    case Fn::hour:
-    case Fn::weekday: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && a.valid[k];
-        out.valid[k] = ok;
-        if (!ok) continue;
-        CivilTime lt = zone.to_local(a.i[k]);
-        switch (c.fn) {
-          case Fn::year: out.i[k] = lt.date.year; break;
-          case Fn::month: out.i[k] = lt.date.month; break;
-          case Fn::day: out.i[k] = lt.date.day; break;
-          case Fn::hour: out.i[k] = lt.hour; break;
-          default: out.i[k] = weekday_of(days_from_civil(lt.date)); break;
-        }
-      }
-      return;
-    }
-    case Fn::timestamp_of: {
-      const Column& a = A(0);
-      for (size_t k = 0; k < n; ++k) {
-        bool ok = T(0) != ValueType::null && a.valid[k];
-        if (ok && T(0) == ValueType::timestamp) {
-          out.i[k] = a.i[k];
-        } else if (ok) {
-          try {
-            out.i[k] = parse_iso8601(a.s[k]);
-          } catch (const Error&) {
-            ok = false;  // text that is not a time is null
-          }
-        }
-        out.valid[k] = ok;
-      }
-      return;
+    out.valid[k] = ok;
+  }
+}
+
+// TRUE → true, FALSE / NULL → false
+void truth(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  for (size_t k = 0; k < io.n; ++k) {
+    io.out.valid[k] = 1;
+    io.out.i[k] = a.valid[k] && a.i[k] != 0;
+  }
+}
+
+void to_double(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  for (size_t k = 0; k < io.n; ++k) {
+    io.out.valid[k] = a.valid[k];
+    io.out.d[k] = static_cast<double>(a.i[k]);
+  }
+}
+
+void negate(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  Column& out = io.out;
+  for (size_t k = 0; k < io.n; ++k) {
+    out.valid[k] = a.valid[k];
+    if (io.node.type == ValueType::float64) out.d[k] = -a.d[k];
+    else if (a.i[k] == kMin) out.valid[k] = 0;
+    else out.i[k] = -a.i[k];
+  }
+}
+
+void logical_not(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  for (size_t k = 0; k < io.n; ++k) {
+    io.out.valid[k] = a.valid[k];
+    io.out.i[k] = !a.i[k];
+  }
+}
+
+// and / or, three-valued
+void logical(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  const Column& b = io.arg(1);
+  Column& out = io.out;
+  const bool is_and = io.node.kind == K::and_;
+  for (size_t k = 0; k < io.n; ++k) {
+    bool av = a.valid[k], bv = b.valid[k];
+    bool at = av && a.i[k], bt = bv && b.i[k];
+    if (is_and) {
+      bool any_false = (av && !a.i[k]) || (bv && !b.i[k]);
+      out.valid[k] = any_false || (av && bv);
+      out.i[k] = at && bt;
+    } else {
+      out.valid[k] = at || bt || (av && bv);
+      out.i[k] = at || bt;
     }
   }
 }
 
-// ---- aggregations ---------------------------------------------------------------
-
-namespace {
-
-/// Calls f(row) for the selected rows: a range, or a list.
-struct Rows {
-  const uint32_t* sel = nullptr;
-  size_t sel_n = 0;
-  uint64_t lo = 0, hi = 0;
-  size_t size() const { return sel ? sel_n : static_cast<size_t>(hi - lo); }
-  template <typename F>
-  void each(F&& f) const {
-    if (sel) {
-      for (size_t i = 0; i < sel_n; ++i) f(static_cast<uint64_t>(sel[i]));
-    } else {
-      for (uint64_t r = lo; r < hi; ++r) f(r);
+// + - * / %: doubles, or int64 with null on overflow and division by zero
+void arith(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  const Column& b = io.arg(1);
+  const ValueType ta = io.type(0), tb = io.type(1);
+  const Op op = io.node.op;
+  Column& out = io.out;
+  const size_t n = io.n;
+  if (ta == ValueType::null || tb == ValueType::null) {
+    std::fill(out.valid.begin(), out.valid.begin() + static_cast<ptrdiff_t>(n), 0);
+    return;
+  }
+  if (io.node.type == ValueType::float64) {
+    for (size_t k = 0; k < n; ++k) {
+      double x = as_num(a, ta, k), y = as_num(b, tb, k);
+      double r = 0;
+      bool ok = a.valid[k] && b.valid[k];
+      switch (op) {
+        case Op::add: r = x + y; break;
+        case Op::sub: r = x - y; break;
+        case Op::mul: r = x * y; break;
+        case Op::div: ok = ok && y != 0; r = ok ? x / y : 0; break;
+        case Op::mod: ok = ok && y != 0; r = ok ? std::fmod(x, y) : 0; break;
+        default: break;
+      }
+      out.valid[k] = ok && std::isfinite(r);
+      out.d[k] = r;
+    }
+  } else {
+    for (size_t k = 0; k < n; ++k) {
+      int64_t x = a.i[k], y = b.i[k], r = 0;
+      bool ok = a.valid[k] && b.valid[k];
+      switch (op) {
+        case Op::add: ok = ok && !__builtin_add_overflow(x, y, &r); break;
+        case Op::sub: ok = ok && !__builtin_sub_overflow(x, y, &r); break;
+        case Op::mul: ok = ok && !__builtin_mul_overflow(x, y, &r); break;
+        case Op::mod:
+          ok = ok && y != 0;
+          r = ok ? (y == -1 ? 0 : x % y) : 0;
+          break;
+        default: ok = false; break;
+      }
+      out.valid[k] = ok;
+      out.i[k] = r;
     }
   }
-  template <typename F>
-  void each_reverse(F&& f) const {
-    if (sel) {
-      for (size_t i = sel_n; i-- > 0;)
-        if (!f(static_cast<uint64_t>(sel[i]))) return;
-    } else {
-      for (uint64_t r = hi; r-- > lo;)
-        if (!f(r)) return;
-    }
-  }
-  template <typename F>
-  void each_until(F&& f) const {
-    if (sel) {
-      for (size_t i = 0; i < sel_n; ++i)
-        if (!f(static_cast<uint64_t>(sel[i]))) return;
-    } else {
-      for (uint64_t r = lo; r < hi; ++r)
-        if (!f(r)) return;
-    }
-  }
-};
+}
 
-}  // namespace
-
-void Evaluator::eval_aggregate(Context& ctx, int id, size_t n) const {
-  const CNode& c = p_.nodes[id];
-  const AggSpec& a = p_.aggs[static_cast<size_t>(c.agg)];
-  const EventTable& t = *store_.events[static_cast<size_t>(a.event)];
-  Column& out = ctx.cols[id];
-  const WindowSpec* w = a.window >= 0 ? &p_.windows[static_cast<size_t>(a.window)] : nullptr;
-  int64_t lo_t = kMin, hi_t = as_of_;
-  if (w) std::tie(lo_t, hi_t) = window_bounds_[static_cast<size_t>(a.window)];
-  const Column* since = nullptr;
-  if (w && w->since >= 0) {
-    ensure_uniform(ctx, w->since, n);
-    since = &ctx.cols[static_cast<size_t>(w->since)];
+// = != < <= > >=
+void compare(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  const Column& b = io.arg(1);
+  const ValueType ta = io.type(0), tb = io.type(1);
+  Column& out = io.out;
+  const size_t n = io.n;
+  if (ta == ValueType::null || tb == ValueType::null) {
+    std::fill(out.valid.begin(), out.valid.begin() + static_cast<ptrdiff_t>(n), 0);
+    return;
   }
-  const bool since_null_type = w && w->since >= 0 && p_.nodes[static_cast<size_t>(w->since)].type == ValueType::null;
-  // Window rows of each person.
-  ctx.ints.resize(2 * n);
-  std::vector<uint8_t>& skip = out.valid;  // reused below: 0 = null result
-  for (size_t k = 0; k < n; ++k) {
-    const RowSpan& sp = span(ctx, a.event, k);
-    int64_t lo = lo_t;
-    bool ok = true;
-    if (since) {
-      ok = !since_null_type && since->valid[k];
-      lo = since->i[k];
+  auto apply = [&](auto cmp) {
+    for (size_t k = 0; k < n; ++k) {
+      out.valid[k] = a.valid[k] && b.valid[k];
+      int r = out.valid[k] ? cmp(k) : 0;
+      bool v = false;
+      switch (io.node.op) {
+        case Op::eq: v = r == 0; break;
+        case Op::ne: v = r != 0; break;
+        case Op::lt: v = r < 0; break;
+        case Op::le: v = r <= 0; break;
+        case Op::gt: v = r > 0; break;
+        case Op::ge: v = r >= 0; break;
+        default: break;
+      }
+      out.i[k] = v;
     }
-    skip[k] = ok;
-    if (!ok) {
-      ctx.ints[2 * k] = ctx.ints[2 * k + 1] = 0;
+  };
+  if (ta == ValueType::string) {
+    apply([&](size_t k) { int r = a.s[k].compare(b.s[k]); return r < 0 ? -1 : r > 0 ? 1 : 0; });
+  } else if (int_like(ta) && int_like(tb)) {
+    apply([&](size_t k) { return a.i[k] < b.i[k] ? -1 : a.i[k] > b.i[k] ? 1 : 0; });
+  } else {
+    apply([&](size_t k) {
+      double x = as_num(a, ta, k), y = as_num(b, tb, k);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
+}
+
+// x in [v1, v2, …], three-valued
+void in_list(const NodeIO& io) {
+  const Column& x = io.arg(0);
+  const ValueType tx = io.type(0);
+  Column& out = io.out;
+  for (size_t k = 0; k < io.n; ++k) {
+    if (tx == ValueType::null || !x.valid[k]) {
+      out.valid[k] = 0;
+      out.i[k] = 0;
       continue;
     }
-    const int64_t* tb = sp.cols->time.data() + sp.begin;
-    const int64_t* te = sp.cols->time.data() + sp.end;
-    const int64_t* l = lo == kMin ? tb : std::lower_bound(tb, te, lo);
-    const int64_t* h = std::upper_bound(l, te, hi_t);
-    ctx.ints[2 * k] = static_cast<int64_t>(sp.begin + static_cast<uint64_t>(l - tb));
-    ctx.ints[2 * k + 1] = static_cast<int64_t>(sp.begin + static_cast<uint64_t>(h - tb));
-  }
-  // Filter: evaluate the condition on the window rows, a chunk at a time.
-  const bool filtered = a.filter >= 0;
-  if (filtered) {
-    ctx.sel.clear();
-    ctx.sel_offsets.assign(n + 1, 0);
-    ctx.row_src.resize(kRowChunk);
-    ctx.row_idx.resize(kRowChunk);
-    ctx.row_owner.resize(kRowChunk);
-    size_t fill = 0;
-    const Column& cond = ctx.cols[static_cast<size_t>(a.filter)];
-    const bool cond_null = p_.nodes[static_cast<size_t>(a.filter)].type == ValueType::null;
-    auto flush = [&]() {
-      if (fill == 0) return;
-      for (int fid : a.filter_nodes) eval_node(ctx, fid, fill);
-      ensure_uniform(ctx, a.filter, fill);
-      for (size_t r = 0; r < fill; ++r) {
-        if (!cond_null && cond.valid[r] && cond.i[r]) {
-          ctx.sel.push_back(ctx.row_idx[r]);
-          ++ctx.sel_offsets[ctx.row_owner[r] + 1];
-        }
+    bool match = false, saw_null = false;
+    for (size_t e = 1; e < io.node.args.size() && !match; ++e) {
+      const Column& v = io.arg(e);
+      ValueType tv = io.type(e);
+      if (tv == ValueType::null || !v.valid[k]) {
+        saw_null = true;
+        continue;
       }
-      fill = 0;
-    };
-    for (size_t k = 0; k < n; ++k) {
-      if (!skip[k]) continue;
-      const EventColumns* src = span(ctx, a.event, k).cols;
-      for (int64_t r = ctx.ints[2 * k]; r < ctx.ints[2 * k + 1]; ++r) {
-        ctx.row_src[fill] = src;
-        ctx.row_idx[fill] = static_cast<uint32_t>(r);
-        ctx.row_owner[fill] = static_cast<uint32_t>(k);
-        if (++fill == kRowChunk) flush();
+      if (tx == ValueType::string) match = x.s[k] == v.s[k];
+      else if (int_like(tx) && int_like(tv)) match = x.i[k] == v.i[k];
+      else match = as_num(x, tx, k) == as_num(v, tv, k);
+    }
+    out.valid[k] = match || !saw_null;
+    out.i[k] = match;
+  }
+}
+
+// x in window: [lo, hi], or [since, hi] with `since` a column
+void in_window(const NodeIO& io, const Column* since, std::pair<int64_t, int64_t> bounds) {
+  const Column& x = io.arg(0);
+  const auto [lo, hi] = bounds;
+  for (size_t k = 0; k < io.n; ++k) {
+    bool ok = io.type(0) != ValueType::null && x.valid[k] && (!since || since->valid[k]);
+    int64_t l = since ? since->i[k] : lo;
+    io.out.valid[k] = ok;
+    io.out.i[k] = ok && x.i[k] >= l && x.i[k] <= hi;
+  }
+}
+
+// x between lo and hi: (x >= lo) and (x <= hi), three-valued
+void between(const NodeIO& io) {
+  const Column& x = io.arg(0);
+  const Column& lo = io.arg(1);
+  const Column& hi = io.arg(2);
+  const ValueType tx = io.type(0), tl = io.type(1), th = io.type(2);
+  auto cmp = [&](const Column& a, ValueType ta, const Column& b, ValueType tb, size_t k) {
+    if (ta == ValueType::string) {
+      int r = a.s[k].compare(b.s[k]);
+      return r < 0 ? -1 : r > 0 ? 1 : 0;
+    }
+    if (int_like(ta) && int_like(tb)) return a.i[k] < b.i[k] ? -1 : a.i[k] > b.i[k] ? 1 : 0;
+    double p = as_num(a, ta, k), q = as_num(b, tb, k);
+    return p < q ? -1 : p > q ? 1 : 0;
+  };
+  const bool any_null_type = tx == ValueType::null || tl == ValueType::null || th == ValueType::null;
+  for (size_t k = 0; k < io.n; ++k) {
+    bool v1 = !any_null_type && x.valid[k] && lo.valid[k];
+    bool v2 = !any_null_type && x.valid[k] && hi.valid[k];
+    bool t1 = v1 && cmp(x, tx, lo, tl, k) >= 0;
+    bool t2 = v2 && cmp(x, tx, hi, th, k) <= 0;
+    bool any_false = (v1 && !t1) || (v2 && !t2);
+    io.out.valid[k] = any_false || (v1 && v2);
+    io.out.i[k] = t1 && t2;
+  }
+}
+
+// is null / is not null
+void is_null(const NodeIO& io) {
+  const Column& a = io.arg(0);
+  const bool null_type = io.type(0) == ValueType::null;
+  for (size_t k = 0; k < io.n; ++k) {
+    bool null = null_type || !a.valid[k];
+    io.out.valid[k] = 1;
+    io.out.i[k] = io.node.op == Op::is_null ? null : !null;
+  }
+}
+
+// case when c1 then v1 … [else v] end: args cond, value, …, [else]
+void case_when(const NodeIO& io) {
+  const size_t nargs = io.node.args.size();
+  const size_t pairs = nargs / 2;
+  const bool has_else = nargs % 2;
+  Column& out = io.out;
+  for (size_t k = 0; k < io.n; ++k) {
+    int pick = -1;
+    for (size_t w = 0; w < pairs; ++w) {
+      const Column& cond = io.arg(2 * w);
+      if (io.type(2 * w) != ValueType::null && cond.valid[k] && cond.i[k]) {
+        pick = static_cast<int>(2 * w + 1);
+        break;
       }
     }
-    flush();
-    for (size_t k = 0; k < n; ++k) ctx.sel_offsets[k + 1] += ctx.sel_offsets[k];
-  }
-  // The property's columns.
-  const int prop = a.prop;
-  const ValueType pt = a.prop_type;
-  const profile_detail::StringDict* dict = prop >= 0 && pt == ValueType::string ? &t.dicts[static_cast<size_t>(prop)] : nullptr;
-  for (size_t k = 0; k < n; ++k) {
-    if (!skip[k]) {
+    if (pick < 0 && has_else) pick = static_cast<int>(nargs - 1);
+    if (pick < 0 || io.type(static_cast<size_t>(pick)) == ValueType::null || !io.arg(static_cast<size_t>(pick)).valid[k]) {
       out.valid[k] = 0;
       continue;
     }
-    const EventColumns& src = *span(ctx, a.event, k).cols;
-    Rows rows;
-    if (filtered) {
-      rows.sel = ctx.sel.data() + ctx.sel_offsets[k];
-      rows.sel_n = ctx.sel_offsets[k + 1] - ctx.sel_offsets[k];
-    } else {
-      rows.lo = static_cast<uint64_t>(ctx.ints[2 * k]);
-      rows.hi = static_cast<uint64_t>(ctx.ints[2 * k + 1]);
+    const Column& v = io.arg(static_cast<size_t>(pick));
+    out.valid[k] = 1;
+    switch (io.node.type) {
+      case ValueType::float64: out.d[k] = v.d[k]; break;
+      case ValueType::string: out.s[k] = v.s[k]; break;
+      case ValueType::string_set:
+        out.set[k] = v.set[k];
+        out.set_dict = v.set_dict;
+        break;
+      default: out.i[k] = v.i[k]; break;
     }
-    const profile_detail::EventColumns::Prop* pc = prop >= 0 ? &src.props[static_cast<size_t>(prop)] : nullptr;
-    const uint8_t* valid = pc && !pc->valid.empty() ? pc->valid.data() : nullptr;
-    auto is_valid = [&](uint64_t r) { return !valid || valid[r]; };
-    auto ival = [&](uint64_t r) -> int64_t { return prop == -1 ? src.time[r] : pc->ints[r]; };
-    switch (a.fn) {
-      case Agg::count: {
-        int64_t cnt = 0;
-        if (prop < 0 || !valid) cnt = static_cast<int64_t>(rows.size());
-        else rows.each([&](uint64_t r) { cnt += valid[r] ? 1 : 0; });
-        out.valid[k] = 1;
-        out.i[k] = cnt;
-        break;
-      }
-      case Agg::sum:
-      case Agg::avg: {
-        double ds = 0;
-        int64_t is = 0, cnt = 0;
-        bool overflow = false;
-        if (pt == ValueType::float64) {
-          const double* d = pc->doubles.data();
-          rows.each([&](uint64_t r) {
-            if (is_valid(r) && !std::isnan(d[r])) {
-              ds += d[r];
-              ++cnt;
-            }
-          });
-        } else {
-          rows.each([&](uint64_t r) {
-            if (!is_valid(r)) return;
-            int64_t v = ival(r);
-            overflow = overflow || __builtin_add_overflow(is, v, &is);
-            ds += static_cast<double>(v);
-            ++cnt;
-          });
-        }
-        if (a.fn == Agg::avg) {
-          out.valid[k] = cnt > 0 && std::isfinite(ds);
-          out.d[k] = cnt > 0 ? ds / static_cast<double>(cnt) : 0;
-        } else if (c.type == ValueType::float64) {
-          out.valid[k] = std::isfinite(ds);
-          out.d[k] = ds;
-        } else {
-          out.valid[k] = !overflow;
-          out.i[k] = is;
-        }
-        break;
-      }
-      case Agg::min:
-      case Agg::max: {
-        const bool want_min = a.fn == Agg::min;
-        bool any = false;
-        if (pt == ValueType::float64) {
-          double best = 0;
-          const double* d = pc->doubles.data();
-          rows.each([&](uint64_t r) {
-            if (!is_valid(r) || std::isnan(d[r])) return;
-            if (!any || (want_min ? d[r] < best : d[r] > best)) best = d[r];
-            any = true;
-          });
-          out.d[k] = best;
-        } else if (pt == ValueType::string) {
-          const std::string* best = nullptr;
-          rows.each([&](uint64_t r) {
-            if (!is_valid(r)) return;
-            const std::string& s = dict->values[pc->codes[r]];
-            if (!best || (want_min ? s < *best : s > *best)) best = &s;
-          });
-          any = best != nullptr;
-          if (any) out.s[k] = *best;
-        } else {
-          int64_t best = 0;
-          rows.each([&](uint64_t r) {
-            if (!is_valid(r)) return;
-            int64_t v = ival(r);
-            if (!any || (want_min ? v < best : v > best)) best = v;
-            any = true;
-          });
-          out.i[k] = best;
-        }
-        out.valid[k] = any;
-        break;
-      }
-      case Agg::first:
-      case Agg::last: {
-        bool any = false;
-        uint64_t at = 0;
-        auto take = [&](uint64_t r) {
-          bool ok = is_valid(r) && !(pt == ValueType::float64 && std::isnan(pc->doubles[r]));
-          if (ok) {
-            any = true;
-            at = r;
-          }
-          return !ok;  // continue until found
-        };
-        if (a.fn == Agg::first) rows.each_until(take);
-        else rows.each_reverse(take);
-        out.valid[k] = any;
-        if (!any) break;
-        if (pt == ValueType::float64) out.d[k] = pc->doubles[at];
-        else if (pt == ValueType::string) out.s[k] = dict->values[pc->codes[at]];
-        else out.i[k] = ival(at);
-        break;
-      }
-      case Agg::count_distinct:
-      case Agg::most_frequent: {
-        const bool distinct = a.fn == Agg::count_distinct;
-        if (pt == ValueType::string) {
-          if (ctx.stamp.size() < dict->values.size()) {
-            ctx.stamp.resize(dict->values.size(), 0);
-            ctx.counts.resize(dict->values.size(), 0);
-          }
-          if (++ctx.generation == 0) {
-            std::fill(ctx.stamp.begin(), ctx.stamp.end(), 0);
-            ctx.generation = 1;
-          }
-          const uint32_t g = ctx.generation;
-          int64_t distinct_n = 0;
-          uint32_t best = profile_detail::kNoCode, best_count = 0;
-          rows.each([&](uint64_t r) {
-            if (!is_valid(r)) return;
-            uint32_t code = pc->codes[r];
-            if (ctx.stamp[code] != g) {
-              ctx.stamp[code] = g;
-              ctx.counts[code] = 0;
-              ++distinct_n;
-            }
-            uint32_t cnt = ++ctx.counts[code];
-            if (!distinct) {
-              // Ties go to the smallest value, so the result does not depend on order.
-              if (cnt > best_count || (cnt == best_count && dict->values[code] < dict->values[best])) {
-                best = code;
-                best_count = cnt;
-              }
-            }
-          });
-          if (distinct) {
-            out.valid[k] = 1;
-            out.i[k] = distinct_n;
-          } else {
-            out.valid[k] = best != profile_detail::kNoCode;
-            if (out.valid[k]) out.s[k] = dict->values[best];
-          }
-        } else if (pt == ValueType::float64) {
-          ctx.dbls.clear();
-          rows.each([&](uint64_t r) {
-            if (is_valid(r) && !std::isnan(pc->doubles[r])) ctx.dbls.push_back(pc->doubles[r] == 0 ? 0.0 : pc->doubles[r]);
-          });
-          std::sort(ctx.dbls.begin(), ctx.dbls.end());
-          int64_t distinct_n = 0;
-          double best = 0;
-          size_t best_run = 0;
-          for (size_t i = 0; i < ctx.dbls.size();) {
-            size_t j = i;
-            while (j < ctx.dbls.size() && ctx.dbls[j] == ctx.dbls[i]) ++j;
-            ++distinct_n;
-            if (j - i > best_run) {
-              best_run = j - i;
-              best = ctx.dbls[i];
-            }
-            i = j;
-          }
-          out.valid[k] = distinct || best_run > 0;
-          if (distinct) out.i[k] = distinct_n;
-          else out.d[k] = best;
-        } else {
-          std::vector<int64_t>& v = ctx.ints;  // ints[0..2n) hold the windows
-          const size_t base = 2 * n;
-          v.resize(base);
-          rows.each([&](uint64_t r) {
-            if (is_valid(r)) v.push_back(ival(r));
-          });
-          std::sort(v.begin() + static_cast<ptrdiff_t>(base), v.end());
-          int64_t distinct_n = 0, best = 0;
-          size_t best_run = 0;
-          for (size_t i = base; i < v.size();) {
-            size_t j = i;
-            while (j < v.size() && v[j] == v[i]) ++j;
-            ++distinct_n;
-            if (j - i > best_run) {
-              best_run = j - i;
-              best = v[i];
-            }
-            i = j;
-          }
-          v.resize(base);
-          out.valid[k] = distinct || best_run > 0;
-          out.i[k] = distinct ? distinct_n : best;
-        }
-        break;
-      }
+  }
+}
+
+}  // namespace
+
+void Evaluator::eval_node(Context& ctx, int id, size_t n) const {
+  const CNode& c = p_.nodes[id];
+  for (int a : c.args) ensure_uniform(ctx, a, n);
+  const NodeIO io{c, ctx.cols[id], ctx.cols, p_.nodes, n};
+  switch (c.kind) {
+    case K::constant: return constant(io);
+    case K::as_of: return fill_time(io, as_of_);
+    case K::attribute: return attribute(io, store_.attribute(static_cast<size_t>(c.index)), ctx.persons);
+    case K::prop: return eval_prop(ctx, id, n);
+    case K::external: return external(io, p_.externals[static_cast<size_t>(c.index)], ctx.persons, ctx.dbls);
+    case K::truth: return truth(io);
+    case K::to_double: return to_double(io);
+    case K::neg: return negate(io);
+    case K::not_: return logical_not(io);
+    case K::and_:
+    case K::or_: return logical(io);
+    case K::arith: return arith(io);
+    case K::compare: return compare(io);
+    case K::in_list: return in_list(io);
+    case K::in_set: return set_membership(io.arg(0), io.type(0) == ValueType::null, io.arg(1), io.out, n);
+    case K::in_window: {
+      const WindowSpec& w = p_.windows[static_cast<size_t>(c.window)];
+      if (w.since >= 0) ensure_uniform(ctx, w.since, n);
+      const Column* since = w.since >= 0 ? &ctx.cols[static_cast<size_t>(w.since)] : nullptr;
+      return in_window(io, since, window_bounds_[static_cast<size_t>(c.window)]);
     }
+    case K::between: return between(io);
+    case K::is_null: return is_null(io);
+    case K::case_when: return case_when(io);
+    case K::call: return eval_function(io, ctx.arena, as_of_, *p_.zone);
+    case K::aggregate: return eval_aggregate(ctx, id, n);
   }
 }
 

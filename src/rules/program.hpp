@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "cdpcore/rules.hpp"
-#include "profile/store_impl.hpp"
+#include "profile/columns.hpp"
+#include "profile/snapshot.hpp"
 
 namespace cdpcore::rules_detail {
 
 using profile_detail::EventColumns;
 using profile_detail::EventTable;
+using profile_detail::ProfileSnapshot;
 
 enum class Level : uint8_t { uniform = 0, person = 1, row = 2 };
 
@@ -139,7 +141,6 @@ struct Context {
   uint32_t generation = 0;
   std::vector<int64_t> ints;
   std::vector<double> dbls;
-  std::vector<uint32_t> codes;
   // row chunks of filters
   std::vector<const EventColumns*> row_src;
   std::vector<uint32_t> row_idx;
@@ -155,10 +156,12 @@ inline constexpr size_t kRowChunk = 2048;
 /// Compiles one expression into `program` (appending nodes); returns the root.
 class Compiler;
 
-/// Evaluation of a program for a block of persons.
+/// Evaluation of a program for a block of persons, reading the columns of a
+/// snapshot that outlives it.
+/// Thread safety: const; one Context per thread.
 class Evaluator {
  public:
-  Evaluator(const Program& program, const ProfileStore::Impl& store, Timestamp as_of);
+  Evaluator(const Program& program, const ProfileSnapshot& store, Timestamp as_of);
   /// Prepares a context (sizes columns; computes uniform nodes).
   void begin(Context& ctx) const;
   /// Evaluates every needed person node for `persons` (sorted or not).
@@ -173,7 +176,7 @@ class Evaluator {
   const RowSpan& span(const Context& ctx, int event, size_t k) const;
 
   const Program& p_;
-  const ProfileStore::Impl& store_;
+  const ProfileSnapshot& store_;
   Timestamp as_of_;
   std::vector<int> event_slot_;  // event table → index into ctx.spans (or -1)
   std::vector<std::pair<int64_t, int64_t>> window_bounds_;  // fixed windows: [lo, hi] inclusive

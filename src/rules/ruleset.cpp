@@ -6,12 +6,10 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "cdpcore/error.hpp"
-#include "cdpcore/identity.hpp"
 #include "cdpcore/utf8.hpp"
 #include "cdpcore/workspace.hpp"
 #include "rules/program.hpp"
@@ -71,30 +69,15 @@ void check_store(const Program& p, const ProfileStore& store) {
     throw StateError("these rules were compiled for another profile store; compile them for this one");
 }
 
-/// Ordinals that are not persons any more (merged away, erased).
-Bitmap dead_persons(const ProfileStore::Impl& im, size_t count) {
-  if (im.graph) {
-    // Ordinals beyond the graph's are persons known to the store only.
-    size_t n = std::min<size_t>(count, im.graph->ordinal_capacity());
-    return Bitmap::from_range(0, static_cast<uint32_t>(n)) - im.graph->persons();
-  }
-  return im.retired;
-}
-
-bool is_dead(const ProfileStore::Impl& im, PersonOrdinal p) {
-  if (im.graph) return !im.graph->key_of(p).has_value() && p < im.graph->ordinal_capacity();
-  return im.retired.contains(p);
-}
-
 /// Runs `fn(ctx, thread, block, persons)` over blocks of persons on
 /// `threads` threads (the calling thread is one of them).
 template <typename Fn>
-void run_blocks(const Program& program, const ProfileStore::Impl& im, Timestamp as_of, size_t count,
+void run_blocks(const Program& program, const ProfileSnapshot& snap, Timestamp as_of, size_t count,
                 const std::vector<PersonOrdinal>* list, const EvalOptions& options, ContextPool& pool, Fn&& fn) {
   const size_t total = list ? list->size() : count;
   const size_t blocks = (total + kBlock - 1) / kBlock;
   unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(std::max<size_t>(blocks, 1))));
-  Evaluator ev(program, im, as_of);
+  Evaluator ev(program, snap, as_of);
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
   std::atomic<bool> stop{false};
@@ -137,15 +120,6 @@ void run_blocks(const Program& program, const ProfileStore::Impl& im, Timestamp 
   if (error) std::rethrow_exception(error);
   if (cancelled) throw Cancelled("evaluation was cancelled by the progress callback");
 }
-
-/// A read of the store: compacts what needs it, then holds the shared lock.
-struct ReadLock {
-  std::shared_lock<std::shared_mutex> lock;
-  ReadLock(const ProfileStore::Impl& im, bool all) {
-    im.prepare_read(all);
-    lock = std::shared_lock<std::shared_mutex>(im.compaction_mutex);
-  }
-};
 
 Value column_value(const Column& c, ValueType t, size_t k) {
   if (t == ValueType::null || !c.valid[k]) return std::monostate{};
@@ -214,12 +188,11 @@ void require_bool(const CompiledExpression& e) {
 Bitmap CompiledExpression::evaluate_all(const ProfileStore& store, Timestamp as_of, const EvalOptions& options) const {
   require_bool(*this);
   check_store(*impl_->program, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, true);
-  const size_t count = im.evaluated_person_count();
+  ProfileSnapshot snap(store, true);
+  const size_t count = snap.evaluated_person_count();
   std::vector<std::vector<uint32_t>> per_block((count + kBlock - 1) / kBlock);
   const int root = impl_->root;
-  run_blocks(*impl_->program, im, as_of, count, nullptr, options, impl_->pool,
+  run_blocks(*impl_->program, snap, as_of, count, nullptr, options, impl_->pool,
              [&](Context& ctx, unsigned, size_t b, std::span<const PersonOrdinal> persons) {
                const Column& c = ctx.cols[static_cast<size_t>(root)];
                std::vector<uint32_t> out;
@@ -230,25 +203,24 @@ Bitmap CompiledExpression::evaluate_all(const ProfileStore& store, Timestamp as_
   Bitmap result;
   if (type() == ValueType::null) return result;
   for (const auto& v : per_block) result.add_many(v);
-  result -= dead_persons(im, count);
+  result -= snap.dead_persons(count);
   return result;
 }
 
 Bitmap CompiledExpression::evaluate_persons(const ProfileStore& store, const Bitmap& persons, Timestamp as_of) const {
   require_bool(*this);
   check_store(*impl_->program, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, false);
+  ProfileSnapshot snap(store, false);
   std::vector<PersonOrdinal> list = persons.to_vector();
   std::vector<std::vector<uint32_t>> per_block((list.size() + kBlock - 1) / kBlock);
   const int root = impl_->root;
   EvalOptions o;
   o.threads = 1;
-  run_blocks(*impl_->program, im, as_of, 0, &list, o, impl_->pool,
+  run_blocks(*impl_->program, snap, as_of, 0, &list, o, impl_->pool,
              [&](Context& ctx, unsigned, size_t b, std::span<const PersonOrdinal> ps) {
                const Column& c = ctx.cols[static_cast<size_t>(root)];
                for (size_t k = 0; k < ps.size(); ++k)
-                 if (c.valid[k] && c.i[k] && !is_dead(im, ps[k])) per_block[b].push_back(ps[k]);
+                 if (c.valid[k] && c.i[k] && snap.is_alive(ps[k])) per_block[b].push_back(ps[k]);
              });
   Bitmap result;
   if (type() == ValueType::null) return result;
@@ -268,14 +240,13 @@ NumericColumn CompiledExpression::evaluate_numeric(const ProfileStore& store, Ti
   if (t == ValueType::string || t == ValueType::string_set)
     throw TypeError(std::string("the expression is ") + value_type_name(t) + ", not a number");
   check_store(*impl_->program, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, true);
-  const size_t count = im.evaluated_person_count();
+  ProfileSnapshot snap(store, true);
+  const size_t count = snap.evaluated_person_count();
   NumericColumn out;
   out.values.assign(count, std::nan(""));
   out.valid.assign(count, 0);
   const int root = impl_->root;
-  run_blocks(*impl_->program, im, as_of, count, nullptr, options, impl_->pool,
+  run_blocks(*impl_->program, snap, as_of, count, nullptr, options, impl_->pool,
              [&](Context& ctx, unsigned, size_t, std::span<const PersonOrdinal> persons) {
                const Column& c = ctx.cols[static_cast<size_t>(root)];
                for (size_t k = 0; k < persons.size(); ++k) {
@@ -284,7 +255,7 @@ NumericColumn CompiledExpression::evaluate_numeric(const ProfileStore& store, Ti
                  out.valid[persons[k]] = !std::isnan(v);
                }
              });
-  Bitmap dead = dead_persons(im, count);
+  Bitmap dead = snap.dead_persons(count);
   dead.for_each([&](uint32_t p) {
     if (p < count) {
       out.values[p] = std::nan("");
@@ -297,11 +268,10 @@ NumericColumn CompiledExpression::evaluate_numeric(const ProfileStore& store, Ti
 
 Value CompiledExpression::evaluate_value(const ProfileStore& store, PersonOrdinal person, Timestamp as_of) const {
   check_store(*impl_->program, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, false);
-  if (is_dead(im, person)) return std::monostate{};
+  ProfileSnapshot snap(store, false);
+  if (!snap.is_alive(person)) return std::monostate{};
   PooledContext pc(impl_->pool);
-  Evaluator ev(*impl_->program, im, as_of);
+  Evaluator ev(*impl_->program, snap, as_of);
   ev.begin(*pc.ctx);
   ev.eval_block(*pc.ctx, std::span<const PersonOrdinal>(&person, 1));
   return column_value(pc.ctx->cols[static_cast<size_t>(impl_->root)], type(), 0);
@@ -373,9 +343,8 @@ struct LabelTable {
 TagResults RuleSet::evaluate_all(const ProfileStore& store, Timestamp as_of, const EvalOptions& options) const {
   const Program& p = *impl_->program;
   check_store(p, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, true);
-  const size_t count = im.evaluated_person_count();
+  ProfileSnapshot snap(store, true);
+  const size_t count = snap.evaluated_person_count();
   const size_t blocks = (count + kBlock - 1) / kBlock;
   const size_t nrules = impl_->compiled.size();
   const unsigned threads = std::max(1u, options.threads);
@@ -403,7 +372,7 @@ TagResults RuleSet::evaluate_all(const ProfileStore& store, Timestamp as_of, con
         break;
     }
   }
-  run_blocks(p, im, as_of, count, nullptr, options, impl_->pool,
+  run_blocks(p, snap, as_of, count, nullptr, options, impl_->pool,
              [&](Context& ctx, unsigned thread, size_t b, std::span<const PersonOrdinal> persons) {
                for (size_t r = 0; r < nrules; ++r) {
                  const CompiledRule& cr = impl_->compiled[r];
@@ -437,7 +406,7 @@ TagResults RuleSet::evaluate_all(const ProfileStore& store, Timestamp as_of, con
                  }
                }
              });
-  Bitmap dead = dead_persons(im, count);
+  Bitmap dead = snap.dead_persons(count);
   for (size_t r = 0; r < nrules; ++r) {
     auto& tc = res.tags[r];
     switch (tc.kind) {
@@ -501,16 +470,15 @@ TagResults RuleSet::evaluate_all(const ProfileStore& store, Timestamp as_of, con
 std::vector<PersonTag> RuleSet::evaluate_person(const ProfileStore& store, PersonOrdinal person, Timestamp as_of) const {
   const Program& p = *impl_->program;
   check_store(p, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, false);
+  ProfileSnapshot snap(store, false);
   std::vector<PersonTag> out(impl_->compiled.size());
   for (size_t r = 0; r < out.size(); ++r) {
     out[r].kind = impl_->compiled[r].kind;
     out[r].value = std::nan("");
   }
-  if (is_dead(im, person)) return out;
+  if (!snap.is_alive(person)) return out;
   PooledContext pc(impl_->pool);
-  Evaluator ev(p, im, as_of);
+  Evaluator ev(p, snap, as_of);
   ev.begin(*pc.ctx);
   ev.eval_block(*pc.ctx, std::span<const PersonOrdinal>(&person, 1));
   for (size_t r = 0; r < out.size(); ++r) {
@@ -535,15 +503,14 @@ std::vector<PersonTag> RuleSet::evaluate_person(const ProfileStore& store, Perso
 void RuleSet::update(TagResults& results, const ProfileStore& store, const Bitmap& persons, Timestamp as_of) const {
   const Program& p = *impl_->program;
   check_store(p, store);
-  const auto& im = store.impl();
-  ReadLock rl(im, false);
+  ProfileSnapshot snap(store, false);
   const size_t nrules = impl_->compiled.size();
   if (results.tags.size() != nrules) throw InvalidArgument("update: the results do not come from this rule set");
   for (size_t r = 0; r < nrules; ++r)
     if (results.tags[r].name != impl_->compiled[r].name || results.tags[r].kind != impl_->compiled[r].kind)
       throw InvalidArgument("update: the results do not come from this rule set (tag " + results.tags[r].name + ")");
   const size_t old_count = results.person_count;
-  const size_t count = std::max(results.person_count, im.evaluated_person_count());
+  const size_t count = std::max(results.person_count, snap.evaluated_person_count());
   for (auto& tc : results.tags) {
     if (tc.kind == TagKind::value) tc.codes.resize(count, -1);
     if (tc.kind == TagKind::trait) {
@@ -559,7 +526,7 @@ void RuleSet::update(TagResults& results, const ProfileStore& store, const Bitma
   std::vector<PersonOrdinal> list = todo.to_vector();
   EvalOptions o;
   o.threads = 1;
-  run_blocks(p, im, as_of, 0, &list, o, impl_->pool,
+  run_blocks(p, snap, as_of, 0, &list, o, impl_->pool,
              [&](Context& ctx, unsigned, size_t, std::span<const PersonOrdinal> ps) {
                for (size_t r = 0; r < nrules; ++r) {
                  const CompiledRule& cr = impl_->compiled[r];
@@ -567,7 +534,7 @@ void RuleSet::update(TagResults& results, const ProfileStore& store, const Bitma
                  auto& tc = results.tags[r];
                  for (size_t k = 0; k < ps.size(); ++k) {
                    PersonOrdinal q = ps[k];
-                   bool dead = is_dead(im, q);
+                   bool dead = !snap.is_alive(q);
                    bool has = !dead && c.valid[k] && (cr.kind != TagKind::boolean || c.i[k]);
                    if (has) tc.members.add(q);
                    else tc.members.remove(q);
