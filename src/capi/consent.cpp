@@ -24,10 +24,8 @@ const Consent& consent(const cdp_consent* c) { return *capi::arg_not_null(c, "c"
 std::string str(const char* s, size_t len, const char* what) { return std::string(capi::arg_string(s, len, what)); }
 
 ConsentRecord to_record(const cdp_consent_record& r, size_t index) {
-  if (r.version == 0 || r.version > CDP_CONSENT_RECORD_VERSION) {
-    throw InvalidArgument("record " + std::to_string(index) + ": cdp_consent_record.version " +
-                          std::to_string(r.version) + " is not supported; initialise with CDP_CONSENT_RECORD_INIT");
-  }
+  capi::check_struct_version(r.version, CDP_CONSENT_RECORD_VERSION, "cdp_consent_record",
+                             "record " + std::to_string(index) + ": ");
   const std::string at = "record " + std::to_string(index) + " ";
   ConsentRecord out;
   out.subject.type = str(r.subject_type, r.subject_type_len, (at + "subject_type").c_str());
@@ -137,12 +135,8 @@ const char* cdp_consent_reason_name(int32_t reason) {
 
 cdp_status cdp_consent_options_init(cdp_consent_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_CONSENT_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_consent_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_consent_options CDP_CONSENT_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_CONSENT_OPTIONS_VERSION,
+                     cdp_consent_options CDP_CONSENT_OPTIONS_INIT, "cdp_consent_options");
   CDP_API_END()
 }
 
@@ -153,10 +147,7 @@ cdp_status cdp_consent_new(cdp_consent** out, cdp_workspace* ws, const cdp_conse
   capi::arg_not_null(ws, "ws");
   ConsentOptions o;
   if (opts) {
-    if (opts->version == 0 || opts->version > CDP_CONSENT_OPTIONS_VERSION) {
-      throw InvalidArgument("cdp_consent_options.version " + std::to_string(opts->version) +
-                            " is not supported; initialise with CDP_CONSENT_OPTIONS_INIT");
-    }
+    capi::check_struct_version(opts->version, CDP_CONSENT_OPTIONS_VERSION, "cdp_consent_options");
     if (opts->jurisdiction < 1 || opts->jurisdiction > 3) throw InvalidArgument("jurisdiction is not valid");
     if (opts->person_rule < 0 || opts->person_rule > 2) throw InvalidArgument("person_rule is not valid");
     o.jurisdiction = static_cast<Jurisdiction>(opts->jurisdiction);

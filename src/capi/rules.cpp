@@ -26,9 +26,7 @@ namespace {
 CompileOptions compile_options(const cdp_rules_options* o) {
   CompileOptions c;
   if (!o) return c;
-  if (o->version == 0 || o->version > CDP_RULES_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_rules_options.version " + std::to_string(o->version) +
-                          " is not supported; initialise with CDP_RULES_OPTIONS_INIT");
+  capi::check_struct_version(o->version, CDP_RULES_OPTIONS_VERSION, "cdp_rules_options");
   if (o->max_text_bytes) c.limits.max_text_bytes = o->max_text_bytes;
   if (o->max_depth) c.limits.max_depth = o->max_depth;
   if (o->max_nodes) c.limits.max_nodes = o->max_nodes;
@@ -57,11 +55,8 @@ extern "C" {
 
 cdp_status cdp_rules_options_init(cdp_rules_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_RULES_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_rules_options version " + std::to_string(version) + " is not supported");
-  *opts = cdp_rules_options CDP_RULES_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_RULES_OPTIONS_VERSION,
+                     cdp_rules_options CDP_RULES_OPTIONS_INIT, "cdp_rules_options");
   CDP_API_END()
 }
 
