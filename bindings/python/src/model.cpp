@@ -413,20 +413,22 @@ groups: optional [(name, r_min, r_max, f_min, f_max, m_min, m_max), ...], first 
   py::class_<KMeans>(m, "KMeans", "k-means++ clustering on standardised features. Immutable after fit.")
       .def_static(
           "fit",
-          [](const py::object& x, int k, uint64_t seed, int max_iterations, bool standardize, int n_init) {
+          [](const py::object& x, int k, uint64_t seed, int max_iterations, bool standardize, int n_init,
+             double tolerance) {
             py::object holder;
             MatrixView v = matrix_view(x, holder, "x");
             KMeansOptions o;
             o.k = k;
             o.seed = seed;
             o.max_iterations = max_iterations;
+            o.tolerance = tolerance;
             o.standardize = standardize;
             o.n_init = n_init;
             py::gil_scoped_release nogil;
             return KMeans::fit(v, o);
           },
           py::arg("x"), py::arg("k"), py::kw_only(), py::arg("seed") = 42, py::arg("max_iterations") = 300,
-          py::arg("standardize") = true, py::arg("n_init") = 3)
+          py::arg("standardize") = true, py::arg("n_init") = 3, py::arg("tolerance") = KMeansOptions{}.tolerance)
       .def_property_readonly("k", &KMeans::k)
       .def_property_readonly("inertia", &KMeans::inertia)
       .def_property_readonly("iterations", &KMeans::iterations)

@@ -189,7 +189,7 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
           py::arg("name"), py::arg("identifier_type"), py::arg("values"), py::kw_only(), py::arg("description") = "",
           py::arg("replace") = false, "Define a fixed segment from an uploaded list of identifiers.")
       .def("remove", &SegmentEngine::remove, py::arg("name"))
-      .def("__contains__", &SegmentEngine::contains)
+      .def("__contains__", &SegmentEngine::contains, py::arg("name"))
       .def("names", &SegmentEngine::names)
       .def("info", [](const SegmentEngine& e, const std::string& n) { return info_dict(e.info(n)); }, py::arg("name"))
       .def(

@@ -1,0 +1,92 @@
+"""The C ABI's versioned structs, through ctypes: one version check and one
+message format for every struct, and cdp_x_options_init(opts, version)
+writes no more than the caller's version of the struct has (a caller built
+against an older header has a smaller struct).
+
+Needs the shared library of a development build (<build>/libcdpcore.so next
+to <build>/python); the pip-installed package does not ship it."""
+import ctypes
+from pathlib import Path
+
+import pytest
+
+import cdpcore
+
+LIB = Path(cdpcore.__file__).resolve().parents[2] / "libcdpcore.so"
+pytestmark = pytest.mark.skipif(not LIB.exists(), reason="no development build of libcdpcore.so next to the package")
+
+
+class ExportOptions(ctypes.Structure):
+    """cdp_segment_export_options, version 2."""
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("identifier_types", ctypes.c_void_p),
+        ("identifier_type_count", ctypes.c_size_t),
+        ("allowed", ctypes.c_void_p),
+        ("batch_size", ctypes.c_size_t),
+        ("allow_identifier", ctypes.c_void_p),  # version 2
+        ("allow_identifier_user_data", ctypes.c_void_p),
+    ]
+
+
+@pytest.fixture(scope="module")
+def lib():
+    lib = ctypes.CDLL(str(LIB))
+    lib.cdp_last_error.restype = ctypes.c_char_p
+    return lib
+
+
+def _filled(size):
+    buf = (ctypes.c_ubyte * size)()
+    ctypes.memset(buf, 0xAB, size)
+    return buf
+
+
+def test_init_of_an_older_version_writes_only_that_version(lib):
+    v1_size = ExportOptions.allow_identifier.offset
+    buf = _filled(ctypes.sizeof(ExportOptions))
+    assert lib.cdp_segment_export_options_init(buf, 1) == 0
+    opts = ExportOptions.from_buffer(buf)
+    assert opts.version == 1 and opts.batch_size == 10000
+    assert bytes(buf)[v1_size:] == b"\xab" * (ctypes.sizeof(ExportOptions) - v1_size)
+
+
+def test_init_of_the_latest_version_writes_its_defaults(lib):
+    buf = _filled(ctypes.sizeof(ExportOptions))
+    assert lib.cdp_segment_export_options_init(buf, 2) == 0
+    opts = ExportOptions.from_buffer(buf)
+    assert (opts.version, opts.batch_size, opts.allow_identifier, opts.allow_identifier_user_data) == (2, 10000, None,
+                                                                                                        None)
+
+
+@pytest.mark.parametrize("fn,name,latest", [
+    ("cdp_segment_export_options_init", "cdp_segment_export_options", 2),
+    ("cdp_workspace_options_init", "cdp_workspace_options", 1),
+    ("cdp_identity_type_options_init", "cdp_identity_type_options", 1),
+    ("cdp_write_options_init", "cdp_write_options", 1),
+])
+def test_an_unknown_init_version_is_refused_with_one_message(lib, fn, name, latest):
+    buf = _filled(512)
+    for bad in (0, latest + 1):
+        assert getattr(lib, fn)(buf, bad) == -2  # CDP_EINVAL
+        assert lib.cdp_last_error().decode() == f"{name} version {bad} is not supported (1..{latest})"
+    assert bytes(buf) == b"\xab" * 512
+
+
+def test_an_unknown_struct_version_is_refused_naming_its_init_macro(lib):
+    opts = ExportOptions()
+    assert lib.cdp_segment_export_options_init(ctypes.byref(opts), 2) == 0
+    opts.version = 3
+    engine = ctypes.c_void_p()
+    bitmap = ctypes.c_void_p()
+    assert lib.cdp_segment_engine_new(ctypes.byref(engine), None) == 0
+    assert lib.cdp_bitmap_from_range(ctypes.byref(bitmap), ctypes.c_uint32(0), ctypes.c_uint32(3)) == 0
+    callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_void_p)(lambda *a: 0)
+    try:
+        assert lib.cdp_segment_export(engine, bitmap, ctypes.byref(opts), callback, None, None) == -2
+        assert lib.cdp_last_error().decode() == (
+            "cdp_segment_export_options.version 3 is not supported; initialise with CDP_SEGMENT_EXPORT_OPTIONS_INIT")
+    finally:
+        lib.cdp_bitmap_free(bitmap)
+        lib.cdp_segment_engine_free(engine)
