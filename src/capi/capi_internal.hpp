@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <new>
 #include <string>
@@ -40,6 +41,10 @@ T* arg_not_null(T* p, const char* what) {
 
 /// Copies `s` into a malloc'ed NUL-terminated buffer the caller frees with cdp_free.
 char* dup_string(std::string_view s);
+
+/// A cdp_progress_fn as the C++ progress callback (true = continue; the C
+/// function returns non-zero to cancel); empty when `fn` is NULL.
+std::function<bool(uint64_t, uint64_t)> progress_callback(cdp_progress_fn fn, void* user_data);
 
 // Versioned structs (`unsigned version` first). A caller's struct may come
 // from an older header (fewer fields) but never from a newer one.

@@ -204,14 +204,35 @@ cdp_status cdp_consent_append(cdp_consent* c, const cdp_consent_record* record, 
 
 cdp_status cdp_consent_import(cdp_consent* c, const cdp_consent_record* records, size_t count, int64_t now_us,
                               uint64_t* out_appended, uint64_t* out_suppressed) {
+  return cdp_consent_import_v2(c, records, count, now_us, nullptr, out_appended, out_suppressed, nullptr);
+}
+
+cdp_status cdp_consent_import_options_init(cdp_consent_import_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_CONSENT_IMPORT_OPTIONS_VERSION,
+                     cdp_consent_import_options CDP_CONSENT_IMPORT_OPTIONS_INIT, "cdp_consent_import_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_import_v2(cdp_consent* c, const cdp_consent_record* records, size_t count, int64_t now_us,
+                                 const cdp_consent_import_options* opts, uint64_t* out_appended,
+                                 uint64_t* out_suppressed, uint64_t* out_invalid) {
   CDP_API_BEGIN()
   if (count > 0) capi::arg_not_null(records, "records");
+  ImportOptions o;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_CONSENT_IMPORT_OPTIONS_VERSION, "cdp_consent_import_options");
+    o.skip_suppressed = opts->skip_suppressed != 0;
+    o.skip_invalid_subjects = opts->skip_invalid_subjects != 0;
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
+  }
   std::vector<ConsentRecord> rs;
   rs.reserve(count);
   for (size_t i = 0; i < count; ++i) rs.push_back(to_record(records[i], i));
-  ImportReport rep = consent(c).import(rs, now_us);
+  ImportReport rep = consent(c).import(rs, now_us, o);
   if (out_appended) *out_appended = rep.appended;
   if (out_suppressed) *out_suppressed = rep.suppressed;
+  if (out_invalid) *out_invalid = rep.invalid;
   CDP_API_END()
 }
 

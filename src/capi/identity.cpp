@@ -360,11 +360,7 @@ cdp_status cdp_identity_link(cdp_identity_graph* g, const cdp_identity_batch* b,
     capi::check_options_version(opts, CDP_IDENTITY_LINK_OPTIONS_VERSION, "cdp_identity_link_options");
     o.mode = opts->best_effort ? BatchMode::best_effort : BatchMode::all_or_nothing;
     o.skip_invalid_identifiers = opts->skip_invalid_identifiers != 0;
-    if (opts->progress) {
-      cdp_progress_fn fn = opts->progress;
-      void* user = opts->progress_user_data;
-      o.progress = [fn, user](uint64_t done, uint64_t total) { return fn(user, done, total) == 0; };
-    }
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
   }
   BatchResult r = graph(g).link_batch(b->b, o);
   if (out_result) *out_result = new cdp_identity_link_result{std::move(r)};

@@ -120,11 +120,7 @@ WriteOptions write_options(const cdp_write_options* o) {
   w.nulls_clear = o->nulls_clear != 0;
   w.create_persons = o->create_persons != 0;
   w.time = o->time;
-  if (o->progress) {
-    cdp_progress_fn fn = o->progress;
-    void* ud = o->progress_user_data;
-    w.progress = [fn, ud](uint64_t done, uint64_t total) { return fn(ud, done, total) == 0; };
-  }
+  w.progress = capi::progress_callback(o->progress, o->progress_user_data);
   return w;
 }
 

@@ -78,7 +78,7 @@ TARGETS: List[Target] = [
     Target("FilterOptions", "consent.hpp", "consent.cpp", ("Consent.filter",),
            c_function="cdp_consent_filter", c_names={"contact_rules": "flags"}),
     Target("ImportOptions", "consent.hpp", "consent.cpp", ("Consent.import_columns",),
-           c_function="cdp_consent_import", py_names={"skip_invalid_subjects": "skip_invalid"}),
+           c_struct="cdp_consent_import_options", py_names={"skip_invalid_subjects": "skip_invalid"}),
     Target("PredictOptions", "model.hpp", "model.cpp", ("Model.predict",),
            c_struct="cdp_predict_options"),
     # load_csv's `time` keyword is FileLoadOptions::time_column (a file's rows carry their own times), so
@@ -125,7 +125,6 @@ EXCEPTIONS: Dict[Tuple[str, str, str], str] = {
     ("FilterOptions", "topic", "c"): _FROZEN + " (C checks consent without a message topic)",
     ("FilterOptions", "with_identifiers", "c"): _FROZEN + " (C filters persons; identifiers come from the graph)",
     ("FilterOptions", "threads", "c"): _FROZEN + " (C uses the default: every hardware thread)",
-    ("ImportOptions", "*", "c"): _FROZEN + " (C imports with the defaults: suppressed skipped, invalid rejected)",
     ("EvalOptions", "progress", "c"): _FROZEN + " (cdp_rules_evaluate has threads but no progress callback)",
     ("CompileOptions", "resolver", "c"):
         "a NameResolver returns C++ column readers (rules::ExternalName) that C code cannot build; the components "

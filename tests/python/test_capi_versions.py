@@ -90,3 +90,71 @@ def test_an_unknown_struct_version_is_refused_naming_its_init_macro(lib):
     finally:
         lib.cdp_bitmap_free(bitmap)
         lib.cdp_segment_engine_free(engine)
+
+
+class ConsentRecord(ctypes.Structure):
+    """cdp_consent_record, version 1."""
+    _fields_ = [("version", ctypes.c_uint)] + [
+        (n, t) for name in ("subject_type", "subject_value", "purpose", "channel")
+        for n, t in ((name, ctypes.c_char_p), (name + "_len", ctypes.c_size_t))] + [
+        ("decision", ctypes.c_int32), ("time_us", ctypes.c_int64), ("expiry_us", ctypes.c_int64),
+        ("source", ctypes.c_char_p), ("source_len", ctypes.c_size_t), ("legal_basis", ctypes.c_int32)] + [
+        (n, t) for name in ("policy_version", "proof_method", "proof_location", "proof_reference")
+        for n, t in ((name, ctypes.c_char_p), (name + "_len", ctypes.c_size_t))]
+
+
+PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)
+
+
+class ImportOptions(ctypes.Structure):
+    """cdp_consent_import_options, version 1."""
+    _fields_ = [("version", ctypes.c_uint), ("skip_suppressed", ctypes.c_int),
+                ("skip_invalid_subjects", ctypes.c_int), ("progress", PROGRESS),
+                ("progress_user_data", ctypes.c_void_p)]
+
+
+def _records(n):
+    recs = (ConsentRecord * n)()
+    for i, r in enumerate(recs):
+        value = f"+86138001380{i:02d}".encode()
+        r.version = 1
+        r.subject_type, r.subject_type_len = b"phone", 5
+        r.subject_value, r.subject_value_len = value, len(value)
+        r.purpose, r.purpose_len = b"marketing.sms", 13
+        r.channel, r.channel_len = b"sms", 3
+        r.decision, r.time_us, r.expiry_us = 1, 1_000_000, 0x7FFFFFFFFFFFFFFF  # CDP_NO_EXPIRY
+        r.source, r.source_len = b"form", 4
+        r.legal_basis = 1
+    return recs
+
+
+def test_consent_import_v2_takes_the_import_options(lib):
+    opts = ImportOptions()
+    assert lib.cdp_consent_import_options_init(ctypes.byref(opts), 1) == 0
+    assert (opts.skip_suppressed, opts.skip_invalid_subjects) == (1, 0)
+    ws, c = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.cdp_workspace_open(ctypes.byref(ws), b":memory:", 8, None) == 0
+    assert lib.cdp_consent_new(ctypes.byref(c), ws, None) == 0, lib.cdp_last_error()
+    lib.cdp_consent_size.restype = ctypes.c_uint64
+    seen = []
+
+    def cancel(user, done, total):
+        seen.append((done, total))
+        return 1  # non-zero: stop
+
+    opts.progress = PROGRESS(cancel)
+    recs = _records(3)
+    appended, suppressed, invalid = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint64()
+    try:
+        rc = lib.cdp_consent_import_v2(c, recs, ctypes.c_size_t(3), ctypes.c_int64(2_000_000), ctypes.byref(opts),
+                                       ctypes.byref(appended), ctypes.byref(suppressed), ctypes.byref(invalid))
+        assert rc == -14 and seen, lib.cdp_last_error()  # CDP_ECANCELLED: the callback was asked and said stop
+        assert lib.cdp_consent_size(c) == 0
+        opts.progress = PROGRESS(0)
+        assert lib.cdp_consent_import_v2(c, recs, ctypes.c_size_t(3), ctypes.c_int64(2_000_000), ctypes.byref(opts),
+                                         ctypes.byref(appended), ctypes.byref(suppressed), ctypes.byref(invalid)) == 0
+        assert (appended.value, suppressed.value, invalid.value) == (3, 0, 0)
+        assert lib.cdp_consent_size(c) == 3
+    finally:
+        lib.cdp_consent_free(c)
+        lib.cdp_workspace_close(ws)

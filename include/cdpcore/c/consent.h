@@ -156,6 +156,28 @@ CDP_API cdp_status cdp_consent_append(cdp_consent *c, const cdp_consent_record *
 CDP_API cdp_status cdp_consent_import(cdp_consent *c, const cdp_consent_record *records, size_t count, int64_t now_us,
                                       uint64_t *out_appended, uint64_t *out_suppressed);
 
+#define CDP_CONSENT_IMPORT_OPTIONS_VERSION 1
+/** Options of cdp_consent_import_v2. Initialise with
+ *  CDP_CONSENT_IMPORT_OPTIONS_INIT or cdp_consent_import_options_init(). */
+typedef struct cdp_consent_import_options {
+  unsigned version;          /**< CDP_CONSENT_IMPORT_OPTIONS_VERSION */
+  int skip_suppressed;       /**< skip records about erased subjects instead of failing (default 1) */
+  int skip_invalid_subjects; /**< skip records whose subject the identity graph cannot normalise (default 0) */
+  cdp_progress_fn progress;  /**< may be NULL */
+  void *progress_user_data;
+} cdp_consent_import_options;
+
+#define CDP_CONSENT_IMPORT_OPTIONS_INIT {CDP_CONSENT_IMPORT_OPTIONS_VERSION, 1, 0, NULL, NULL}
+
+CDP_API cdp_status cdp_consent_import_options_init(cdp_consent_import_options *opts, unsigned version);
+
+/** cdp_consent_import with options (`opts` may be NULL: the defaults above);
+ *  `out_invalid` receives the records skipped by skip_invalid_subjects.
+ *  Out-parameters may be NULL. */
+CDP_API cdp_status cdp_consent_import_v2(cdp_consent *c, const cdp_consent_record *records, size_t count,
+                                         int64_t now_us, const cdp_consent_import_options *opts,
+                                         uint64_t *out_appended, uint64_t *out_suppressed, uint64_t *out_invalid);
+
 /** Records a Global Privacy Control signal from the subject (an opt-out of
  *  sale/sharing). */
 CDP_API cdp_status cdp_consent_record_gpc(cdp_consent *c, const char *type, size_t type_len, const char *value,
