@@ -258,6 +258,11 @@ def test_other_kinds_are_a_type_error_that_lists_the_accepted_kinds(bad):
         _graph().link({"crm_id": "A"}, time=bad) if bad is not None else cdpcore.rfm([0], [0], [1.0], as_of=bad)
 
 
+def test_an_int_beyond_int64_is_a_value_error():
+    with pytest.raises(ValueError, match="out of range"):
+        cdpcore.to_micros(2**63)
+
+
 @pytest.mark.parametrize("bad", [pd.NaT, np.datetime64("NaT")])
 def test_not_a_time_is_a_value_error(bad):
     with pytest.raises(ValueError, match="NaT is not a time"):

@@ -26,6 +26,15 @@ std::string type_name(py::handle o) { return Py_TYPE(o.ptr())->tp_name; }
   throw py::type_error(std::string("expected a time (") + kTimeKinds + "), got " + type_name(o));
 }
 
+/// An int as microseconds; one beyond int64 is a ValueError, not pybind's cast error.
+Timestamp int_micros(py::handle i) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow) throw InvalidArgument("time " + py::repr(i).cast<std::string>() + " is out of range (int64 microseconds)");
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return v;
+}
+
 /// Microseconds of a datetime.timedelta.
 Timestamp delta_micros(py::handle d) {
   return PyDateTime_DELTA_GET_DAYS(d.ptr()) * kMicrosPerDay +
@@ -65,7 +74,7 @@ Timestamp datetime64_micros(py::handle o) {
 Timestamp to_timestamp(py::handle o) {
   PyObject* p = o.ptr();
   if (PyBool_Check(p)) wrong_kind(o);
-  if (PyLong_Check(p)) return o.cast<int64_t>();
+  if (PyLong_Check(p)) return int_micros(o);
   if (PyUnicode_Check(p)) return parse_iso8601(o.cast<std::string>());
   ensure_datetime_api();
   if (PyDateTime_Check(p)) {
@@ -76,7 +85,7 @@ Timestamp to_timestamp(py::handle o) {
   if (std::strcmp(Py_TYPE(p)->tp_name, "numpy.datetime64") == 0) return datetime64_micros(o);
   // numpy integers and other exact integers (numpy.bool_ has no __index__).
   if (!PyDelta_Check(p) && !PyFloat_Check(p) && PyIndex_Check(p)) {
-    return py::reinterpret_steal<py::object>(PyNumber_Index(p)).cast<int64_t>();
+    return int_micros(py::reinterpret_steal<py::object>(PyNumber_Index(p)));
   }
   wrong_kind(o);
 }
@@ -84,7 +93,7 @@ Timestamp to_timestamp(py::handle o) {
 Timestamp to_duration(py::handle o) {
   if (o.is_none()) return 0;
   PyObject* p = o.ptr();
-  if (!PyBool_Check(p) && PyLong_Check(p)) return o.cast<int64_t>();
+  if (!PyBool_Check(p) && PyLong_Check(p)) return int_micros(o);
   ensure_datetime_api();
   if (PyDelta_Check(p)) return delta_micros(o);
   throw py::type_error("expected a duration (int microseconds or datetime.timedelta), got " + type_name(o));
