@@ -14,6 +14,7 @@ Two checks, both run with the built package on PYTHONPATH:
 """
 import ast
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +33,11 @@ ALLOWLIST = Path(__file__).with_name("stubtest_allowlist.txt")
 
 def test_stubtest_passes():
     env = dict(os.environ)
-    # mypy finds the stub next to the built module through MYPYPATH.
-    env["MYPYPATH"] = str(Path(cdpcore.__file__).parent.parent)
+    where = Path(cdpcore.__file__).resolve().parent.parent
+    if str(where) not in {str(Path(p).resolve()) for p in site.getsitepackages() + [site.getusersitepackages()]}:
+        # A development build on PYTHONPATH, which mypy does not read: point MYPYPATH at it
+        # (an installed package is found in site-packages, which MYPYPATH must not name).
+        env["MYPYPATH"] = str(where)
     r = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "cdpcore._cdpcore", "--allowlist", str(ALLOWLIST),
          "--mypy-config-file", os.devnull],
