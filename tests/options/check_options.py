@@ -73,10 +73,10 @@ TARGETS: List[Target] = [
     Target("ConsentOptions", "consent.hpp", "consent.cpp", ("Consent.__init__",),
            c_struct="cdp_consent_options",
            c_names={"future_tolerance": "future_tolerance_us"}),
-    Target("CheckOptions", "consent.hpp", "consent.cpp", ("Consent.check", "Consent.check_person"),
-           c_function="cdp_consent_check", c_names={"contact_rules": "flags"}),
+    Target("CheckOptions", "consent.hpp", "consent.cpp",
+           ("Consent.check", "Consent.check_many", "Consent.check_person"), c_struct="cdp_consent_check_options"),
     Target("FilterOptions", "consent.hpp", "consent.cpp", ("Consent.filter",),
-           c_function="cdp_consent_filter", c_names={"contact_rules": "flags"}),
+           c_struct="cdp_consent_check_options"),
     Target("ImportOptions", "consent.hpp", "consent.cpp", ("Consent.import_columns",),
            c_struct="cdp_consent_import_options", py_names={"skip_invalid_subjects": "skip_invalid"}),
     Target("PredictOptions", "model.hpp", "model.cpp", ("Model.predict",),
@@ -121,10 +121,9 @@ EXCEPTIONS: Dict[Tuple[str, str, str], str] = {
     ("BatchOptions", "return_record_ids", "c"):
         "C derives it: record ids are kept exactly when cdp_identity_link is given an out_result to read them from",
     ("DotOptions", "show_conflicts", "c"): _FROZEN + " (cdp_identity_to_dot always draws conflicts)",
-    ("CheckOptions", "topic", "c"): _FROZEN + " (C checks consent without a message topic)",
-    ("FilterOptions", "topic", "c"): _FROZEN + " (C checks consent without a message topic)",
-    ("FilterOptions", "with_identifiers", "c"): _FROZEN + " (C filters persons; identifiers come from the graph)",
-    ("FilterOptions", "threads", "c"): _FROZEN + " (C uses the default: every hardware thread)",
+    ("FilterOptions", "with_identifiers", "c"):
+        "its result is per-identifier output arrays that cdp_consent_filter_v2 has no out-parameters for; a C "
+        "caller exports the allowed persons' identifiers with cdp_segment_export (its `allowed` bitmap)",
     ("EvalOptions", "progress", "c"): _FROZEN + " (cdp_rules_evaluate has threads but no progress callback)",
     ("CompileOptions", "resolver", "c"):
         "a NameResolver returns C++ column readers (rules::ExternalName) that C code cannot build; the components "

@@ -103,6 +103,7 @@ class ConsentRecord(ctypes.Structure):
         for n, t in ((name, ctypes.c_char_p), (name + "_len", ctypes.c_size_t))]
 
 
+Z = ctypes.c_size_t  # size_t arguments (a bare int would go as a 32-bit int)
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)
 
 
@@ -118,7 +119,7 @@ def _records(n):
     for i, r in enumerate(recs):
         value = f"+86138001380{i:02d}".encode()
         r.version = 1
-        r.subject_type, r.subject_type_len = b"phone", 5
+        r.subject_type, r.subject_type_len = b"phone", 5  # struct fields: ctypes converts to size_t
         r.subject_value, r.subject_value_len = value, len(value)
         r.purpose, r.purpose_len = b"marketing.sms", 13
         r.channel, r.channel_len = b"sms", 3
@@ -133,7 +134,7 @@ def test_consent_import_v2_takes_the_import_options(lib):
     assert lib.cdp_consent_import_options_init(ctypes.byref(opts), 1) == 0
     assert (opts.skip_suppressed, opts.skip_invalid_subjects) == (1, 0)
     ws, c = ctypes.c_void_p(), ctypes.c_void_p()
-    assert lib.cdp_workspace_open(ctypes.byref(ws), b":memory:", 8, None) == 0
+    assert lib.cdp_workspace_open(ctypes.byref(ws), b":memory:", Z(8), None) == 0
     assert lib.cdp_consent_new(ctypes.byref(c), ws, None) == 0, lib.cdp_last_error()
     lib.cdp_consent_size.restype = ctypes.c_uint64
     seen = []
@@ -155,6 +156,48 @@ def test_consent_import_v2_takes_the_import_options(lib):
                                          ctypes.byref(appended), ctypes.byref(suppressed), ctypes.byref(invalid)) == 0
         assert (appended.value, suppressed.value, invalid.value) == (3, 0, 0)
         assert lib.cdp_consent_size(c) == 3
+    finally:
+        lib.cdp_consent_free(c)
+        lib.cdp_workspace_close(ws)
+
+
+class CheckOptions(ctypes.Structure):
+    """cdp_consent_check_options, version 1."""
+    _fields_ = [("version", ctypes.c_uint), ("jurisdiction", ctypes.c_int32), ("contact_rules", ctypes.c_int),
+                ("topic", ctypes.c_char_p), ("topic_len", ctypes.c_size_t), ("threads", ctypes.c_uint)]
+
+
+def test_consent_check_v2_takes_a_topic(lib):
+    opts = CheckOptions()
+    assert lib.cdp_consent_check_options_init(ctypes.byref(opts), 1) == 0
+    assert (opts.jurisdiction, opts.contact_rules, opts.topic, opts.threads) == (0, 1, None, 0)
+    ws, c = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.cdp_workspace_open(ctypes.byref(ws), b":memory:", Z(8), None) == 0
+    assert lib.cdp_consent_new(ctypes.byref(c), ws, None) == 0
+    value = b"+8613800138000"
+    prefs = b'{"topics": ["sale"]}'
+    allowed, reason, record = ctypes.c_int(), ctypes.c_int32(), ctypes.c_uint64()
+
+    def check(topic):
+        opts.topic, opts.topic_len = topic, len(topic)
+        assert lib.cdp_consent_check_v2(c, b"phone", Z(5), value, Z(len(value)), b"marketing.sms", Z(13), b"sms",
+                                        Z(3), ctypes.c_int64(3_000_000), ctypes.byref(opts), ctypes.byref(allowed),
+                                        ctypes.byref(reason), ctypes.byref(record)) == 0, lib.cdp_last_error()
+        return allowed.value, lib.cdp_consent_reason_name(reason.value).decode()
+
+    try:
+        assert lib.cdp_consent_import_v2(c, _records(1), ctypes.c_size_t(1), ctypes.c_int64(2_000_000), None,
+                                         None, None, None) == 0
+        assert lib.cdp_consent_set_preferences_json(c, b"phone", Z(5), value, Z(len(value)), prefs, Z(len(prefs)),
+                                                    ctypes.c_int64(2_500_000)) == 0, lib.cdp_last_error()
+        lib.cdp_consent_reason_name.restype = ctypes.c_char_p
+        assert check(b"sale") == (1, "granted")
+        assert check(b"news") == (0, "topic_not_subscribed")
+        # The first check has no topic: the same subject may be contacted.
+        assert lib.cdp_consent_check(c, b"phone", Z(5), value, Z(len(value)), b"marketing.sms", Z(13), b"sms", Z(3),
+                                     ctypes.c_int64(3_000_000), ctypes.c_int32(0), ctypes.c_uint32(1),
+                                     ctypes.byref(allowed), None, None) == 0
+        assert allowed.value == 1
     finally:
         lib.cdp_consent_free(c)
         lib.cdp_workspace_close(ws)
