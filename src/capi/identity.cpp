@@ -669,11 +669,29 @@ cdp_status cdp_identity_explain(const cdp_identity_graph* g, uint32_t type_a, co
 
 cdp_status cdp_identity_to_dot(const cdp_identity_graph* g, uint32_t ordinal, int mask_values, char** out_dot,
                                size_t* out_len) {
+  cdp_identity_dot_options o CDP_IDENTITY_DOT_OPTIONS_INIT;
+  o.mask_values = mask_values;
+  return cdp_identity_to_dot_v2(g, ordinal, &o, out_dot, out_len);
+}
+
+cdp_status cdp_identity_dot_options_init(cdp_identity_dot_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_IDENTITY_DOT_OPTIONS_VERSION,
+                     cdp_identity_dot_options CDP_IDENTITY_DOT_OPTIONS_INIT, "cdp_identity_dot_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_identity_to_dot_v2(const cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_dot_options* opts,
+                                  char** out_dot, size_t* out_len) {
   CDP_API_BEGIN()
   capi::arg_not_null(out_dot, "out_dot");
   *out_dot = nullptr;
   DotOptions o;
-  o.mask_values = mask_values != 0;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_IDENTITY_DOT_OPTIONS_VERSION, "cdp_identity_dot_options");
+    o.mask_values = opts->mask_values != 0;
+    o.show_conflicts = opts->show_conflicts != 0;
+  }
   const std::string s = graph(g).to_dot(ordinal, o);
   *out_dot = capi::dup_string(s);
   if (out_len) *out_len = s.size();

@@ -122,13 +122,31 @@ cdp_status cdp_rules_expression_from_json(const char* json, size_t json_len, cha
 
 cdp_status cdp_rules_evaluate(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
                               unsigned threads, cdp_tag_results** out) {
+  cdp_rules_eval_options o CDP_RULES_EVAL_OPTIONS_INIT;
+  o.threads = threads;
+  return cdp_rules_evaluate_v2(rs, store, as_of, &o, out);
+}
+
+cdp_status cdp_rules_eval_options_init(cdp_rules_eval_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_RULES_EVAL_OPTIONS_VERSION, cdp_rules_eval_options CDP_RULES_EVAL_OPTIONS_INIT,
+                     "cdp_rules_eval_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_rules_evaluate_v2(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
+                                 const cdp_rules_eval_options* opts, cdp_tag_results** out) {
   CDP_API_BEGIN()
   capi::arg_not_null(out, "out");
   *out = nullptr;
   capi::arg_not_null(rs, "rule set");
   capi::arg_not_null(store, "store");
   EvalOptions o;
-  o.threads = threads ? threads : 2;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_RULES_EVAL_OPTIONS_VERSION, "cdp_rules_eval_options");
+    if (opts->threads) o.threads = opts->threads;
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
+  }
   *out = new cdp_tag_results{rs->rs.evaluate_all(store->store, as_of, o)};
   CDP_API_END()
 }

@@ -66,7 +66,7 @@ TARGETS: List[Target] = [
            c_names={"mode": "best_effort"},
            py_names={"mode": "best_effort", "skip_invalid_identifiers": "skip_invalid"}),
     Target("DotOptions", "identity.hpp", "identity.cpp", ("IdentityGraph.to_dot",),
-           c_function="cdp_identity_to_dot"),
+           c_struct="cdp_identity_dot_options"),
     Target("RemoveOptions", "identity.hpp", "identity.cpp",
            ("IdentityGraph.remove_identifier", "IdentityGraph.remove_record", "IdentityGraph.erase_person"),
            c_struct="cdp_identity_remove_options"),
@@ -93,7 +93,7 @@ TARGETS: List[Target] = [
            py_names={f"limits.{f}": "limits" for f in ("max_text_bytes", "max_depth", "max_nodes", "max_rules",
                                                       "max_cost")}),
     Target("EvalOptions", "rules.hpp", "rules.cpp", ("RuleSet.evaluate",),
-           c_function="cdp_rules_evaluate"),
+           c_struct="cdp_rules_eval_options"),
     Target("DefineOptions", "segment.hpp", "segment.cpp", ("SegmentEngine.define",),
            c_struct="cdp_segment_define_options"),
     Target("SplitOptions", "segment.hpp", "segment.cpp", ("SegmentEngine.split",),
@@ -114,17 +114,13 @@ TARGETS: List[Target] = [
 # "pyi:<entry>" limits a Python exception to one entry point.
 _ANALYTICS = ("the C ABI loads and scores models but has no model fitting or customer analytics; they run in "
               "C++ and Python")
-_FROZEN = ("the C function's signature is frozen and has no options struct; C reaches it only through a future "
-           "_v2 function taking a versioned options struct")
 
 EXCEPTIONS: Dict[Tuple[str, str, str], str] = {
     ("BatchOptions", "return_record_ids", "c"):
         "C derives it: record ids are kept exactly when cdp_identity_link is given an out_result to read them from",
-    ("DotOptions", "show_conflicts", "c"): _FROZEN + " (cdp_identity_to_dot always draws conflicts)",
     ("FilterOptions", "with_identifiers", "c"):
         "its result is per-identifier output arrays that cdp_consent_filter_v2 has no out-parameters for; a C "
         "caller exports the allowed persons' identifiers with cdp_segment_export (its `allowed` bitmap)",
-    ("EvalOptions", "progress", "c"): _FROZEN + " (cdp_rules_evaluate has threads but no progress callback)",
     ("CompileOptions", "resolver", "c"):
         "a NameResolver returns C++ column readers (rules::ExternalName) that C code cannot build; the components "
         "that need one (segments, models) supply it inside the library",

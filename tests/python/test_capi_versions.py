@@ -64,6 +64,10 @@ def test_init_of_the_latest_version_writes_its_defaults(lib):
     ("cdp_workspace_options_init", "cdp_workspace_options", 1),
     ("cdp_identity_type_options_init", "cdp_identity_type_options", 1),
     ("cdp_write_options_init", "cdp_write_options", 1),
+    ("cdp_consent_import_options_init", "cdp_consent_import_options", 1),
+    ("cdp_consent_check_options_init", "cdp_consent_check_options", 1),
+    ("cdp_rules_eval_options_init", "cdp_rules_eval_options", 1),
+    ("cdp_identity_dot_options_init", "cdp_identity_dot_options", 1),
 ])
 def test_an_unknown_init_version_is_refused_with_one_message(lib, fn, name, latest):
     buf = _filled(512)
@@ -201,3 +205,17 @@ def test_consent_check_v2_takes_a_topic(lib):
     finally:
         lib.cdp_consent_free(c)
         lib.cdp_workspace_close(ws)
+
+
+def test_the_new_options_structs_start_from_the_cpp_defaults(lib):
+    dot = (ctypes.c_uint * 3)()
+    assert lib.cdp_identity_dot_options_init(dot, 1) == 0
+    assert list(dot) == [1, 1, 1]  # version, mask_values, show_conflicts (DotOptions' defaults)
+
+    class EvalOptions(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint), ("threads", ctypes.c_uint), ("progress", PROGRESS),
+                    ("progress_user_data", ctypes.c_void_p)]
+
+    ev = EvalOptions()
+    assert lib.cdp_rules_eval_options_init(ctypes.byref(ev), 1) == 0
+    assert (ev.version, ev.threads, ev.progress_user_data) == (1, 2, None)  # EvalOptions::threads = 2
