@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <initializer_list>
 #include <new>
 #include <string>
 #include <string_view>
@@ -39,6 +41,42 @@ T* arg_not_null(T* p, const char* what) {
 
 /// Copies `s` into a malloc'ed NUL-terminated buffer the caller frees with cdp_free.
 char* dup_string(std::string_view s);
+
+/// A cdp_progress_fn as the C++ progress callback (true = continue; the C
+/// function returns non-zero to cancel); empty when `fn` is NULL.
+std::function<bool(uint64_t, uint64_t)> progress_callback(cdp_progress_fn fn, void* user_data);
+
+// Versioned structs (`unsigned version` first). A caller's struct may come
+// from an older header (fewer fields) but never from a newer one.
+
+/// Throws InvalidArgument unless 1 <= version <= latest, naming the struct
+/// (`what`, e.g. "cdp_write_options") and its INIT macro; `context` prefixes
+/// the message (e.g. "record 3: ").
+void check_struct_version(unsigned version, unsigned latest, std::string_view what, std::string_view context = {});
+/// check_struct_version for an optional struct argument (NULL = defaults).
+template <typename T>
+void check_options_version(const T* opts, unsigned latest, std::string_view what) {
+  if (opts) check_struct_version(opts->version, latest, what);
+}
+/// Throws InvalidArgument unless 1 <= version <= latest: the `version`
+/// argument of a cdp_x_init(opts, version) function.
+void check_init_version(unsigned version, unsigned latest, std::string_view what);
+/// The body of every cdp_x_init(opts, version): checks the version, then
+/// writes the INIT defaults (`defaults`) tagged with that version. `sizes`
+/// holds the struct's size at each version, oldest first (the last is
+/// sizeof(T)), so a caller built against an older header gets only the
+/// bytes its struct has.
+template <typename T>
+void init_options(T* opts, unsigned version, unsigned latest, const T& defaults, std::string_view what,
+                  std::initializer_list<size_t> sizes = {sizeof(T)}) {
+  arg_not_null(opts, "opts");
+  check_init_version(version, latest, what);
+  if (sizes.size() != latest || *(sizes.end() - 1) != sizeof(T)) {
+    throw Error(ErrorCode::error, std::string(what) + ": the table of sizes does not match its version");
+  }
+  std::memcpy(static_cast<void*>(opts), &defaults, *(sizes.begin() + (version - 1)));
+  opts->version = version;
+}
 
 }  // namespace cdpcore::capi
 

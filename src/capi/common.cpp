@@ -59,6 +59,11 @@ std::string_view arg_cstring(const char* s, const char* what) {
   return v;
 }
 
+std::function<bool(uint64_t, uint64_t)> progress_callback(cdp_progress_fn fn, void* user_data) {
+  if (!fn) return {};
+  return [fn, user_data](uint64_t done, uint64_t total) { return fn(user_data, done, total) == 0; };
+}
+
 char* dup_string(std::string_view s) {
   char* p = static_cast<char*>(std::malloc(s.size() + 1));
   if (!p) throw std::bad_alloc();

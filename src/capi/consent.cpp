@@ -24,10 +24,8 @@ const Consent& consent(const cdp_consent* c) { return *capi::arg_not_null(c, "c"
 std::string str(const char* s, size_t len, const char* what) { return std::string(capi::arg_string(s, len, what)); }
 
 ConsentRecord to_record(const cdp_consent_record& r, size_t index) {
-  if (r.version == 0 || r.version > CDP_CONSENT_RECORD_VERSION) {
-    throw InvalidArgument("record " + std::to_string(index) + ": cdp_consent_record.version " +
-                          std::to_string(r.version) + " is not supported; initialise with CDP_CONSENT_RECORD_INIT");
-  }
+  capi::check_struct_version(r.version, CDP_CONSENT_RECORD_VERSION, "cdp_consent_record",
+                             "record " + std::to_string(index) + ": ");
   const std::string at = "record " + std::to_string(index) + " ";
   ConsentRecord out;
   out.subject.type = str(r.subject_type, r.subject_type_len, (at + "subject_type").c_str());
@@ -46,12 +44,27 @@ ConsentRecord to_record(const cdp_consent_record& r, size_t index) {
   return out;
 }
 
-CheckOptions check_options(int32_t jurisdiction, uint32_t flags) {
-  CheckOptions o;
-  if (jurisdiction != 0) {
-    if (jurisdiction < 1 || jurisdiction > 3) throw InvalidArgument("jurisdiction " + std::to_string(jurisdiction) + " is not valid");
-    o.jurisdiction = static_cast<Jurisdiction>(jurisdiction);
+/// The options of the _v2 checks; NULL: CDP_CONSENT_CHECK_OPTIONS_INIT.
+FilterOptions check_options(const cdp_consent_check_options* opts) {
+  FilterOptions o;
+  if (!opts) return o;
+  capi::check_struct_version(opts->version, CDP_CONSENT_CHECK_OPTIONS_VERSION, "cdp_consent_check_options");
+  if (opts->jurisdiction != 0) {
+    if (opts->jurisdiction < 1 || opts->jurisdiction > 3) {
+      throw InvalidArgument("jurisdiction " + std::to_string(opts->jurisdiction) + " is not valid");
+    }
+    o.jurisdiction = static_cast<Jurisdiction>(opts->jurisdiction);
   }
+  o.contact_rules = opts->contact_rules != 0;
+  o.topic = std::string(capi::arg_string(opts->topic, opts->topic_len, "topic"));
+  o.threads = opts->threads;
+  return o;
+}
+
+/// The (jurisdiction, flags) arguments of the first checks as _v2 options.
+cdp_consent_check_options check_options_v1(int32_t jurisdiction, uint32_t flags) {
+  cdp_consent_check_options o CDP_CONSENT_CHECK_OPTIONS_INIT;
+  o.jurisdiction = jurisdiction;
   o.contact_rules = (flags & CDP_CHECK_CONTACT_RULES) != 0;
   return o;
 }
@@ -137,12 +150,8 @@ const char* cdp_consent_reason_name(int32_t reason) {
 
 cdp_status cdp_consent_options_init(cdp_consent_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_CONSENT_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_consent_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_consent_options CDP_CONSENT_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_CONSENT_OPTIONS_VERSION,
+                     cdp_consent_options CDP_CONSENT_OPTIONS_INIT, "cdp_consent_options");
   CDP_API_END()
 }
 
@@ -153,10 +162,7 @@ cdp_status cdp_consent_new(cdp_consent** out, cdp_workspace* ws, const cdp_conse
   capi::arg_not_null(ws, "ws");
   ConsentOptions o;
   if (opts) {
-    if (opts->version == 0 || opts->version > CDP_CONSENT_OPTIONS_VERSION) {
-      throw InvalidArgument("cdp_consent_options.version " + std::to_string(opts->version) +
-                            " is not supported; initialise with CDP_CONSENT_OPTIONS_INIT");
-    }
+    capi::check_struct_version(opts->version, CDP_CONSENT_OPTIONS_VERSION, "cdp_consent_options");
     if (opts->jurisdiction < 1 || opts->jurisdiction > 3) throw InvalidArgument("jurisdiction is not valid");
     if (opts->person_rule < 0 || opts->person_rule > 2) throw InvalidArgument("person_rule is not valid");
     o.jurisdiction = static_cast<Jurisdiction>(opts->jurisdiction);
@@ -213,14 +219,35 @@ cdp_status cdp_consent_append(cdp_consent* c, const cdp_consent_record* record, 
 
 cdp_status cdp_consent_import(cdp_consent* c, const cdp_consent_record* records, size_t count, int64_t now_us,
                               uint64_t* out_appended, uint64_t* out_suppressed) {
+  return cdp_consent_import_v2(c, records, count, now_us, nullptr, out_appended, out_suppressed, nullptr);
+}
+
+cdp_status cdp_consent_import_options_init(cdp_consent_import_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_CONSENT_IMPORT_OPTIONS_VERSION,
+                     cdp_consent_import_options CDP_CONSENT_IMPORT_OPTIONS_INIT, "cdp_consent_import_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_import_v2(cdp_consent* c, const cdp_consent_record* records, size_t count, int64_t now_us,
+                                 const cdp_consent_import_options* opts, uint64_t* out_appended,
+                                 uint64_t* out_suppressed, uint64_t* out_invalid) {
   CDP_API_BEGIN()
   if (count > 0) capi::arg_not_null(records, "records");
+  ImportOptions o;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_CONSENT_IMPORT_OPTIONS_VERSION, "cdp_consent_import_options");
+    o.skip_suppressed = opts->skip_suppressed != 0;
+    o.skip_invalid_subjects = opts->skip_invalid_subjects != 0;
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
+  }
   std::vector<ConsentRecord> rs;
   rs.reserve(count);
   for (size_t i = 0; i < count; ++i) rs.push_back(to_record(records[i], i));
-  ImportReport rep = consent(c).import(rs, now_us);
+  ImportReport rep = consent(c).import(rs, now_us, o);
   if (out_appended) *out_appended = rep.appended;
   if (out_suppressed) *out_suppressed = rep.suppressed;
+  if (out_invalid) *out_invalid = rep.invalid;
   CDP_API_END()
 }
 
@@ -237,10 +264,26 @@ cdp_status cdp_consent_check(const cdp_consent* c, const char* type, size_t type
                              size_t value_len, const char* purpose, size_t purpose_len, const char* channel,
                              size_t channel_len, int64_t at_us, int32_t jurisdiction, uint32_t flags, int* out_allowed,
                              int32_t* out_reason, uint64_t* out_record) {
+  const cdp_consent_check_options o = check_options_v1(jurisdiction, flags);
+  return cdp_consent_check_v2(c, type, type_len, value, value_len, purpose, purpose_len, channel, channel_len, at_us,
+                              &o, out_allowed, out_reason, out_record);
+}
+
+cdp_status cdp_consent_check_options_init(cdp_consent_check_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_CONSENT_CHECK_OPTIONS_VERSION,
+                     cdp_consent_check_options CDP_CONSENT_CHECK_OPTIONS_INIT, "cdp_consent_check_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_consent_check_v2(const cdp_consent* c, const char* type, size_t type_len, const char* value,
+                                size_t value_len, const char* purpose, size_t purpose_len, const char* channel,
+                                size_t channel_len, int64_t at_us, const cdp_consent_check_options* opts,
+                                int* out_allowed, int32_t* out_reason, uint64_t* out_record) {
   CDP_API_BEGIN()
   const Consent& k = consent(c);
   ConsentQuery q = k.prepare(capi::arg_string(purpose, purpose_len, "purpose"),
-                             capi::arg_string(channel, channel_len, "channel"), check_options(jurisdiction, flags));
+                             capi::arg_string(channel, channel_len, "channel"), check_options(opts));
   ConsentCheck r = k.check(q, capi::arg_string(type, type_len, "type"), capi::arg_string(value, value_len, "value"),
                            at_us);
   if (out_allowed) *out_allowed = r.allowed ? 1 : 0;
@@ -253,6 +296,16 @@ cdp_status cdp_consent_check_many(const cdp_consent* c, const char* type, size_t
                                   const size_t* value_lens, size_t count, const char* purpose, size_t purpose_len,
                                   const char* channel, size_t channel_len, int64_t at_us, int32_t jurisdiction,
                                   uint32_t flags, uint8_t* out_allowed, int32_t* out_reasons, uint64_t* out_records) {
+  const cdp_consent_check_options o = check_options_v1(jurisdiction, flags);
+  return cdp_consent_check_many_v2(c, type, type_len, values, value_lens, count, purpose, purpose_len, channel,
+                                   channel_len, at_us, &o, out_allowed, out_reasons, out_records);
+}
+
+cdp_status cdp_consent_check_many_v2(const cdp_consent* c, const char* type, size_t type_len,
+                                     const char* const* values, const size_t* value_lens, size_t count,
+                                     const char* purpose, size_t purpose_len, const char* channel, size_t channel_len,
+                                     int64_t at_us, const cdp_consent_check_options* opts, uint8_t* out_allowed,
+                                     int32_t* out_reasons, uint64_t* out_records) {
   CDP_API_BEGIN()
   const Consent& k = consent(c);
   if (count > 0) {
@@ -260,7 +313,7 @@ cdp_status cdp_consent_check_many(const cdp_consent* c, const char* type, size_t
     capi::arg_not_null(value_lens, "value_lens");
   }
   ConsentQuery q = k.prepare(capi::arg_string(purpose, purpose_len, "purpose"),
-                             capi::arg_string(channel, channel_len, "channel"), check_options(jurisdiction, flags));
+                             capi::arg_string(channel, channel_len, "channel"), check_options(opts));
   std::string_view t = capi::arg_string(type, type_len, "type");
   // Validate every value first so that a bad one writes no output.
   for (size_t i = 0; i < count; ++i) capi::arg_string(values[i], value_lens[i], "values[i]");
@@ -298,11 +351,20 @@ cdp_status cdp_consent_attach_identity(cdp_consent* c, cdp_identity_graph* graph
 cdp_status cdp_consent_check_person(const cdp_consent* c, uint32_t person, const char* purpose, size_t purpose_len,
                                     const char* channel, size_t channel_len, int64_t at_us, int32_t jurisdiction,
                                     uint32_t flags, int* out_allowed, int32_t* out_reason, uint64_t* out_record) {
+  const cdp_consent_check_options o = check_options_v1(jurisdiction, flags);
+  return cdp_consent_check_person_v2(c, person, purpose, purpose_len, channel, channel_len, at_us, &o, out_allowed,
+                                     out_reason, out_record);
+}
+
+cdp_status cdp_consent_check_person_v2(const cdp_consent* c, uint32_t person, const char* purpose,
+                                       size_t purpose_len, const char* channel, size_t channel_len, int64_t at_us,
+                                       const cdp_consent_check_options* opts, int* out_allowed, int32_t* out_reason,
+                                       uint64_t* out_record) {
   CDP_API_BEGIN()
   const Consent& k = consent(c);
   PersonConsentCheck r = k.check_person(person, capi::arg_string(purpose, purpose_len, "purpose"),
                                         capi::arg_string(channel, channel_len, "channel"), at_us,
-                                        check_options(jurisdiction, flags));
+                                        check_options(opts));
   if (out_allowed) *out_allowed = r.allowed ? 1 : 0;
   if (out_reason) *out_reason = static_cast<int32_t>(r.reason);
   if (out_record) *out_record = r.record;
@@ -313,13 +375,22 @@ cdp_status cdp_consent_filter(const cdp_consent* c, const cdp_bitmap* persons, c
                               const char* channel, size_t channel_len, int64_t at_us, int32_t jurisdiction,
                               uint32_t flags, cdp_bitmap** out_allowed, cdp_consent_dropped* out_dropped,
                               size_t dropped_capacity, size_t* out_dropped_count) {
+  const cdp_consent_check_options o = check_options_v1(jurisdiction, flags);
+  return cdp_consent_filter_v2(c, persons, purpose, purpose_len, channel, channel_len, at_us, &o, out_allowed,
+                               out_dropped, dropped_capacity, out_dropped_count);
+}
+
+cdp_status cdp_consent_filter_v2(const cdp_consent* c, const cdp_bitmap* persons, const char* purpose,
+                                 size_t purpose_len, const char* channel, size_t channel_len, int64_t at_us,
+                                 const cdp_consent_check_options* opts, cdp_bitmap** out_allowed,
+                                 cdp_consent_dropped* out_dropped, size_t dropped_capacity,
+                                 size_t* out_dropped_count) {
   CDP_API_BEGIN()
   const Consent& k = consent(c);
   capi::arg_not_null(persons, "persons");
   capi::arg_not_null(out_allowed, "out_allowed");
   if (dropped_capacity > 0) capi::arg_not_null(out_dropped, "out_dropped");
-  FilterOptions o;
-  static_cast<CheckOptions&>(o) = check_options(jurisdiction, flags);
+  const FilterOptions o = check_options(opts);
   ConsentFilterResult r = k.filter(persons->b, capi::arg_string(purpose, purpose_len, "purpose"),
                                    capi::arg_string(channel, channel_len, "channel"), at_us, o);
   for (size_t i = 0; i < r.dropped.size() && i < dropped_capacity; ++i) {

@@ -121,13 +121,6 @@ void CListener::on_erased(const ChangeEvent& e) {
 IdentityGraph& graph(cdp_identity_graph* g) { return *capi::arg_not_null(g, "g")->g; }
 const IdentityGraph& graph(const cdp_identity_graph* g) { return *capi::arg_not_null(g, "g")->g; }
 
-template <typename T>
-void check_version(const T* opts, unsigned latest, const char* what) {
-  if (opts && (opts->version == 0 || opts->version > latest)) {
-    throw InvalidArgument(std::string(what) + ".version " + std::to_string(opts->version) +
-                          " is not supported; initialise it with its _INIT macro");
-  }
-}
 
 NormalizeFn wrap_normalizer(cdp_identity_normalize_fn fn, void* user, uint32_t max_length) {
   return [fn, user, max_length](std::string_view raw) {
@@ -144,7 +137,7 @@ NormalizeFn wrap_normalizer(cdp_identity_normalize_fn fn, void* user, uint32_t m
 IdentifierTypeOptions type_options(const cdp_identity_type_options* o) {
   IdentifierTypeOptions t;
   if (!o) return t;
-  check_version(o, CDP_IDENTITY_TYPE_OPTIONS_VERSION, "cdp_identity_type_options");
+  capi::check_options_version(o, CDP_IDENTITY_TYPE_OPTIONS_VERSION, "cdp_identity_type_options");
   if (o->normalizer < CDP_NORMALIZER_NONE || o->normalizer > CDP_NORMALIZER_CUSTOM) {
     throw InvalidArgument("cdp_identity_type_options.normalizer " + std::to_string(o->normalizer) + " is not a CDP_NORMALIZER_*");
   }
@@ -177,7 +170,7 @@ IdentifierTypeOptions type_options(const cdp_identity_type_options* o) {
 RemoveOptions remove_options(const cdp_identity_remove_options* o) {
   RemoveOptions r;
   if (!o) return r;
-  check_version(o, CDP_IDENTITY_REMOVE_OPTIONS_VERSION, "cdp_identity_remove_options");
+  capi::check_options_version(o, CDP_IDENTITY_REMOVE_OPTIONS_VERSION, "cdp_identity_remove_options");
   r.dry_run = o->dry_run != 0;
   r.suppress = o->suppress != 0;
   r.time = o->time;
@@ -191,12 +184,8 @@ extern "C" {
 
 cdp_status cdp_identity_options_init(cdp_identity_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_IDENTITY_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_identity_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_identity_options CDP_IDENTITY_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_IDENTITY_OPTIONS_VERSION,
+                     cdp_identity_options CDP_IDENTITY_OPTIONS_INIT, "cdp_identity_options");
   CDP_API_END()
 }
 
@@ -206,7 +195,7 @@ cdp_status cdp_identity_graph_new(cdp_identity_graph** out, cdp_workspace* ws, c
   *out = nullptr;
   IdentityOptions o;
   if (opts) {
-    check_version(opts, CDP_IDENTITY_OPTIONS_VERSION, "cdp_identity_options");
+    capi::check_options_version(opts, CDP_IDENTITY_OPTIONS_VERSION, "cdp_identity_options");
     o.max_identifiers = opts->max_identifiers;
     o.auto_block_threshold = opts->auto_block_threshold;
     o.reuse_ordinals = opts->reuse_ordinals != 0;
@@ -224,12 +213,8 @@ void cdp_identity_graph_free(cdp_identity_graph* g) { delete g; }
 
 cdp_status cdp_identity_type_options_init(cdp_identity_type_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_IDENTITY_TYPE_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_identity_type_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_identity_type_options CDP_IDENTITY_TYPE_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_IDENTITY_TYPE_OPTIONS_VERSION,
+                     cdp_identity_type_options CDP_IDENTITY_TYPE_OPTIONS_INIT, "cdp_identity_type_options");
   CDP_API_END()
 }
 
@@ -359,12 +344,8 @@ void cdp_identity_batch_clear(cdp_identity_batch* b) {
 
 cdp_status cdp_identity_link_options_init(cdp_identity_link_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_IDENTITY_LINK_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_identity_link_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_identity_link_options CDP_IDENTITY_LINK_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_IDENTITY_LINK_OPTIONS_VERSION,
+                     cdp_identity_link_options CDP_IDENTITY_LINK_OPTIONS_INIT, "cdp_identity_link_options");
   CDP_API_END()
 }
 
@@ -376,14 +357,10 @@ cdp_status cdp_identity_link(cdp_identity_graph* g, const cdp_identity_batch* b,
   BatchOptions o;
   o.return_record_ids = out_result != nullptr;
   if (opts) {
-    check_version(opts, CDP_IDENTITY_LINK_OPTIONS_VERSION, "cdp_identity_link_options");
+    capi::check_options_version(opts, CDP_IDENTITY_LINK_OPTIONS_VERSION, "cdp_identity_link_options");
     o.mode = opts->best_effort ? BatchMode::best_effort : BatchMode::all_or_nothing;
     o.skip_invalid_identifiers = opts->skip_invalid_identifiers != 0;
-    if (opts->progress) {
-      cdp_progress_fn fn = opts->progress;
-      void* user = opts->progress_user_data;
-      o.progress = [fn, user](uint64_t done, uint64_t total) { return fn(user, done, total) == 0; };
-    }
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
   }
   BatchResult r = graph(g).link_batch(b->b, o);
   if (out_result) *out_result = new cdp_identity_link_result{std::move(r)};
@@ -544,7 +521,7 @@ cdp_status cdp_identity_add_listener(cdp_identity_graph* g, const cdp_identity_l
   CDP_API_BEGIN()
   capi::arg_not_null(g, "g");
   capi::arg_not_null(listener, "listener");
-  check_version(listener, CDP_IDENTITY_LISTENER_VERSION, "cdp_identity_listener");
+  capi::check_options_version(listener, CDP_IDENTITY_LISTENER_VERSION, "cdp_identity_listener");
   auto l = std::make_unique<CListener>(*listener);
   g->g->add_listener(l.get());
   g->listeners.push_back(std::move(l));
@@ -605,12 +582,8 @@ cdp_status cdp_identity_blocked(const cdp_identity_graph* g, char** out_json) {
 
 cdp_status cdp_identity_remove_options_init(cdp_identity_remove_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_IDENTITY_REMOVE_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_identity_remove_options version " + std::to_string(version) + " is not supported");
-  }
-  *opts = cdp_identity_remove_options CDP_IDENTITY_REMOVE_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_IDENTITY_REMOVE_OPTIONS_VERSION,
+                     cdp_identity_remove_options CDP_IDENTITY_REMOVE_OPTIONS_INIT, "cdp_identity_remove_options");
   CDP_API_END()
 }
 
@@ -696,11 +669,29 @@ cdp_status cdp_identity_explain(const cdp_identity_graph* g, uint32_t type_a, co
 
 cdp_status cdp_identity_to_dot(const cdp_identity_graph* g, uint32_t ordinal, int mask_values, char** out_dot,
                                size_t* out_len) {
+  cdp_identity_dot_options o CDP_IDENTITY_DOT_OPTIONS_INIT;
+  o.mask_values = mask_values;
+  return cdp_identity_to_dot_v2(g, ordinal, &o, out_dot, out_len);
+}
+
+cdp_status cdp_identity_dot_options_init(cdp_identity_dot_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_IDENTITY_DOT_OPTIONS_VERSION,
+                     cdp_identity_dot_options CDP_IDENTITY_DOT_OPTIONS_INIT, "cdp_identity_dot_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_identity_to_dot_v2(const cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_dot_options* opts,
+                                  char** out_dot, size_t* out_len) {
   CDP_API_BEGIN()
   capi::arg_not_null(out_dot, "out_dot");
   *out_dot = nullptr;
   DotOptions o;
-  o.mask_values = mask_values != 0;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_IDENTITY_DOT_OPTIONS_VERSION, "cdp_identity_dot_options");
+    o.mask_values = opts->mask_values != 0;
+    o.show_conflicts = opts->show_conflicts != 0;
+  }
   const std::string s = graph(g).to_dot(ordinal, o);
   *out_dot = capi::dup_string(s);
   if (out_len) *out_len = s.size();

@@ -134,13 +134,8 @@ const char* cdp_model_objective(const cdp_model* model) { return model ? model->
 
 cdp_status cdp_predict_options_init(cdp_predict_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_PREDICT_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_predict_options version " + std::to_string(version) + " is not supported (1.." +
-                          std::to_string(CDP_PREDICT_OPTIONS_VERSION) + ")");
-  }
-  *opts = cdp_predict_options CDP_PREDICT_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_PREDICT_OPTIONS_VERSION,
+                     cdp_predict_options CDP_PREDICT_OPTIONS_INIT, "cdp_predict_options");
   CDP_API_END()
 }
 
@@ -150,10 +145,7 @@ cdp_status cdp_model_predict(const cdp_model* model, const void* data, int dtype
   capi::arg_not_null(model, "model");
   PredictOptions o;
   if (opts) {
-    if (opts->version == 0 || opts->version > CDP_PREDICT_OPTIONS_VERSION) {
-      throw InvalidArgument("cdp_predict_options.version " + std::to_string(opts->version) +
-                            " is not supported; initialise with CDP_PREDICT_OPTIONS_INIT");
-    }
+    capi::check_struct_version(opts->version, CDP_PREDICT_OPTIONS_VERSION, "cdp_predict_options");
     o.output = output_of(opts->output);
     o.threads = opts->threads;
   }

@@ -60,8 +60,7 @@ void convert_columns(const cdp_column* cols, size_t n, size_t rows, Columns& out
   out.strings.resize(2 * n);
   for (size_t i = 0; i < n; ++i) {
     const cdp_column& c = cols[i];
-    if (c.version == 0 || c.version > CDP_COLUMN_VERSION)
-      throw InvalidArgument("cdp_column.version " + std::to_string(c.version) + " is not supported; use CDP_COLUMN_INIT");
+    capi::check_struct_version(c.version, CDP_COLUMN_VERSION, "cdp_column");
     ColumnInput& in = out.inputs[i];
     in.name = std::string(capi::arg_string(c.name, c.name_len, "column name"));
     in.type = value_type_of(c.type);
@@ -116,18 +115,12 @@ void convert_columns(const cdp_column* cols, size_t n, size_t rows, Columns& out
 WriteOptions write_options(const cdp_write_options* o) {
   WriteOptions w;
   if (!o) return w;
-  if (o->version == 0 || o->version > CDP_WRITE_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_write_options.version " + std::to_string(o->version) +
-                          " is not supported; initialise with CDP_WRITE_OPTIONS_INIT");
+  capi::check_struct_version(o->version, CDP_WRITE_OPTIONS_VERSION, "cdp_write_options");
   w.best_effort = o->best_effort != 0;
   w.nulls_clear = o->nulls_clear != 0;
   w.create_persons = o->create_persons != 0;
   w.time = o->time;
-  if (o->progress) {
-    cdp_progress_fn fn = o->progress;
-    void* ud = o->progress_user_data;
-    w.progress = [fn, ud](uint64_t done, uint64_t total) { return fn(ud, done, total) == 0; };
-  }
+  w.progress = capi::progress_callback(o->progress, o->progress_user_data);
   return w;
 }
 
@@ -232,11 +225,8 @@ cdp_status cdp_profile_schema_json(const cdp_profile_store* s, char** out, size_
 
 cdp_status cdp_write_options_init(cdp_write_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_WRITE_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_write_options version " + std::to_string(version) + " is not supported");
-  *opts = cdp_write_options CDP_WRITE_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_WRITE_OPTIONS_VERSION,
+                     cdp_write_options CDP_WRITE_OPTIONS_INIT, "cdp_write_options");
   CDP_API_END()
 }
 
@@ -275,8 +265,7 @@ namespace {
 FileLoadOptions file_options(const cdp_file_load_options* o) {
   FileLoadOptions f;
   if (!o) return f;
-  if (o->version == 0 || o->version > CDP_FILE_LOAD_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_file_load_options.version " + std::to_string(o->version) + " is not supported");
+  capi::check_struct_version(o->version, CDP_FILE_LOAD_OPTIONS_VERSION, "cdp_file_load_options");
   if (o->event_type) f.event_type = std::string(capi::arg_cstring(o->event_type, "event_type"));
   if (o->key_column) f.key_column = std::string(capi::arg_cstring(o->key_column, "key_column"));
   if (o->identifier_type) f.identifier_type = std::string(capi::arg_cstring(o->identifier_type, "identifier_type"));

@@ -26,9 +26,7 @@ namespace {
 CompileOptions compile_options(const cdp_rules_options* o) {
   CompileOptions c;
   if (!o) return c;
-  if (o->version == 0 || o->version > CDP_RULES_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_rules_options.version " + std::to_string(o->version) +
-                          " is not supported; initialise with CDP_RULES_OPTIONS_INIT");
+  capi::check_struct_version(o->version, CDP_RULES_OPTIONS_VERSION, "cdp_rules_options");
   if (o->max_text_bytes) c.limits.max_text_bytes = o->max_text_bytes;
   if (o->max_depth) c.limits.max_depth = o->max_depth;
   if (o->max_nodes) c.limits.max_nodes = o->max_nodes;
@@ -57,11 +55,8 @@ extern "C" {
 
 cdp_status cdp_rules_options_init(cdp_rules_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_RULES_OPTIONS_VERSION)
-    throw InvalidArgument("cdp_rules_options version " + std::to_string(version) + " is not supported");
-  *opts = cdp_rules_options CDP_RULES_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_RULES_OPTIONS_VERSION,
+                     cdp_rules_options CDP_RULES_OPTIONS_INIT, "cdp_rules_options");
   CDP_API_END()
 }
 
@@ -127,13 +122,31 @@ cdp_status cdp_rules_expression_from_json(const char* json, size_t json_len, cha
 
 cdp_status cdp_rules_evaluate(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
                               unsigned threads, cdp_tag_results** out) {
+  cdp_rules_eval_options o CDP_RULES_EVAL_OPTIONS_INIT;
+  o.threads = threads;
+  return cdp_rules_evaluate_v2(rs, store, as_of, &o, out);
+}
+
+cdp_status cdp_rules_eval_options_init(cdp_rules_eval_options* opts, unsigned version) {
+  CDP_API_BEGIN()
+  capi::init_options(opts, version, CDP_RULES_EVAL_OPTIONS_VERSION, cdp_rules_eval_options CDP_RULES_EVAL_OPTIONS_INIT,
+                     "cdp_rules_eval_options");
+  CDP_API_END()
+}
+
+cdp_status cdp_rules_evaluate_v2(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
+                                 const cdp_rules_eval_options* opts, cdp_tag_results** out) {
   CDP_API_BEGIN()
   capi::arg_not_null(out, "out");
   *out = nullptr;
   capi::arg_not_null(rs, "rule set");
   capi::arg_not_null(store, "store");
   EvalOptions o;
-  o.threads = threads ? threads : 2;
+  if (opts) {
+    capi::check_struct_version(opts->version, CDP_RULES_EVAL_OPTIONS_VERSION, "cdp_rules_eval_options");
+    if (opts->threads) o.threads = opts->threads;
+    o.progress = capi::progress_callback(opts->progress, opts->progress_user_data);
+  }
   *out = new cdp_tag_results{rs->rs.evaluate_all(store->store, as_of, o)};
   CDP_API_END()
 }

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -31,10 +32,7 @@ const T* arg_array(const T* p, size_t count, const char* what) {
 DefineOptions define_options(const cdp_segment_define_options* opts) {
   DefineOptions o;
   if (!opts) return o;
-  if (opts->version == 0 || opts->version > CDP_SEGMENT_DEFINE_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_segment_define_options.version " + std::to_string(opts->version) +
-                          " is not supported; initialise with CDP_SEGMENT_DEFINE_OPTIONS_INIT");
-  }
+  capi::check_struct_version(opts->version, CDP_SEGMENT_DEFINE_OPTIONS_VERSION, "cdp_segment_define_options");
   if (opts->description) o.description = std::string(capi::arg_cstring(opts->description, "description"));
   o.replace = opts->replace != 0;
   return o;
@@ -43,15 +41,19 @@ DefineOptions define_options(const cdp_segment_define_options* opts) {
 ExportOptions export_options(const cdp_segment_export_options* opts) {
   ExportOptions o;
   if (!opts) return o;
-  if (opts->version == 0 || opts->version > CDP_SEGMENT_EXPORT_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_segment_export_options.version " + std::to_string(opts->version) +
-                          " is not supported; initialise with CDP_SEGMENT_EXPORT_OPTIONS_INIT");
-  }
+  capi::check_struct_version(opts->version, CDP_SEGMENT_EXPORT_OPTIONS_VERSION, "cdp_segment_export_options");
   arg_array(opts->identifier_types, opts->identifier_type_count, "identifier_types");
   for (size_t i = 0; i < opts->identifier_type_count; ++i)
     o.identifier_types.emplace_back(capi::arg_cstring(opts->identifier_types[i], "identifier_types[i]"));
   if (opts->allowed) o.allowed = &opts->allowed->b;
   if (opts->batch_size > 0) o.batch_size = opts->batch_size;
+  if (opts->version >= 2 && opts->allow_identifier) {  // fields of version 2 exist only from then on
+    cdp_segment_allow_identifier_fn fn = opts->allow_identifier;
+    void* ud = opts->allow_identifier_user_data;
+    o.allow_identifier = [fn, ud](PersonOrdinal p, std::string_view type, std::string_view value) {
+      return fn(ud, p, type.data(), type.size(), value.data(), value.size()) != 0;
+    };
+  }
   return o;
 }
 
@@ -180,13 +182,8 @@ cdp_status cdp_segment_set_universe(cdp_segment_engine* e, const cdp_bitmap* per
 
 cdp_status cdp_segment_define_options_init(cdp_segment_define_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_SEGMENT_DEFINE_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_segment_define_options version " + std::to_string(version) + " is not supported (1.." +
-                          std::to_string(CDP_SEGMENT_DEFINE_OPTIONS_VERSION) + ")");
-  }
-  *opts = cdp_segment_define_options CDP_SEGMENT_DEFINE_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_SEGMENT_DEFINE_OPTIONS_VERSION,
+                     cdp_segment_define_options CDP_SEGMENT_DEFINE_OPTIONS_INIT, "cdp_segment_define_options");
   CDP_API_END()
 }
 
@@ -413,13 +410,9 @@ cdp_status cdp_segment_diff(const cdp_segment_engine* e, int64_t from, int64_t t
 
 cdp_status cdp_segment_export_options_init(cdp_segment_export_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_SEGMENT_EXPORT_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_segment_export_options version " + std::to_string(version) + " is not supported (1.." +
-                          std::to_string(CDP_SEGMENT_EXPORT_OPTIONS_VERSION) + ")");
-  }
-  *opts = cdp_segment_export_options CDP_SEGMENT_EXPORT_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_SEGMENT_EXPORT_OPTIONS_VERSION,
+                     cdp_segment_export_options CDP_SEGMENT_EXPORT_OPTIONS_INIT, "cdp_segment_export_options",
+                     {offsetof(cdp_segment_export_options, allow_identifier), sizeof(cdp_segment_export_options)});
   CDP_API_END()
 }
 

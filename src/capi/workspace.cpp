@@ -7,13 +7,8 @@ extern "C" {
 
 cdp_status cdp_workspace_options_init(cdp_workspace_options* opts, unsigned version) {
   CDP_API_BEGIN()
-  capi::arg_not_null(opts, "opts");
-  if (version == 0 || version > CDP_WORKSPACE_OPTIONS_VERSION) {
-    throw InvalidArgument("cdp_workspace_options version " + std::to_string(version) + " is not supported (1.." +
-                          std::to_string(CDP_WORKSPACE_OPTIONS_VERSION) + ")");
-  }
-  *opts = cdp_workspace_options CDP_WORKSPACE_OPTIONS_INIT;
-  opts->version = version;
+  capi::init_options(opts, version, CDP_WORKSPACE_OPTIONS_VERSION,
+                     cdp_workspace_options CDP_WORKSPACE_OPTIONS_INIT, "cdp_workspace_options");
   CDP_API_END()
 }
 
@@ -24,10 +19,7 @@ cdp_status cdp_workspace_open(cdp_workspace** out, const char* path, size_t path
   *out = nullptr;
   WorkspaceOptions o;
   if (opts) {
-    if (opts->version == 0 || opts->version > CDP_WORKSPACE_OPTIONS_VERSION) {
-      throw InvalidArgument("cdp_workspace_options.version " + std::to_string(opts->version) +
-                            " is not supported; initialise with CDP_WORKSPACE_OPTIONS_INIT");
-    }
+    capi::check_struct_version(opts->version, CDP_WORKSPACE_OPTIONS_VERSION, "cdp_workspace_options");
     o.read_only = opts->read_only != 0;
     o.create = opts->create != 0;
     o.busy_timeout_ms = opts->busy_timeout_ms;

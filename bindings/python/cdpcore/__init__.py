@@ -18,8 +18,10 @@ from ._cdpcore import (  # noqa: F401  (named for readers and type checkers)
     __version__,
     format_time,
     parse_time,
+    to_micros,
 )
 
+from ._time import TimeLike  # noqa: E402,F401
 from . import consent, datagen, identity, model, profile, rules, segment  # noqa: E402,F401
 # The pure-Python layers that extend a native class replace it at the top level,
 # so ``cdpcore.ProfileStore`` takes DataFrames and ``cdpcore.Segment`` exists.

@@ -4,12 +4,17 @@
     >>> import_frame(consent, df, now=now)            # one transaction
     >>> check_frame(consent, "phone", df["phone"], "marketing.sms", "sms", at=now)
 
-Times may be integers (UTC microseconds since the epoch), ``datetime64``
-columns (naive = UTC) or ``pandas.Timestamp`` values.
+Times are any kind :func:`cdpcore.to_micros` takes (int UTC microseconds,
+datetime (naive = UTC), date, pandas.Timestamp, numpy.datetime64, ISO 8601
+text), as single values or as columns.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
+
+import numpy as np
+
+from ._time import is_null, to_micros as _to_micros, to_micros_array
 
 COLUMNS = (
     "subject_type",
@@ -30,40 +35,17 @@ _TIME_COLUMNS = ("time", "expiry")
 
 
 def to_micros(value: Any) -> Optional[int]:
-    """UTC microseconds of an int, a datetime / pandas.Timestamp, or None for NaT/None."""
-    if value is None:
-        return None
-    try:
-        import pandas as pd
-
-        if value is pd.NaT:
-            return None
-        if isinstance(value, (pd.Timestamp,)) or hasattr(value, "tzinfo"):
-            ts = pd.Timestamp(value)
-            if ts.tzinfo is not None:
-                ts = ts.tz_convert("UTC").tz_localize(None)
-            return int(ts.value // 1000)
-    except ImportError:  # pragma: no cover - pandas is a declared dependency of this module only
-        pass
-    return int(value)
+    """UTC microseconds of a time (any kind :func:`cdpcore.to_micros` takes),
+    or None for a missing one (None, NaN, NaT)."""
+    return None if is_null(value) else _to_micros(value)
 
 
 def _time_column(series) -> list:
-    import numpy as np
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(series):
-        s = series
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        micros = s.astype("datetime64[us]").astype("int64")
-        return [None if isnull else int(v) for v, isnull in zip(micros.to_numpy(), s.isna().to_numpy())]
-    out = []
-    for v in series.tolist():
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out.append(None)
-        else:
-            out.append(to_micros(v))
+    micros, nulls = to_micros_array(series)
+    out = micros.tolist()
+    if nulls is not None:
+        for i in np.flatnonzero(nulls):
+            out[i] = None
     return out
 
 
@@ -92,7 +74,7 @@ def import_frame(
             continue
         series = frame[name]
         cols[name] = _time_column(series) if name in _TIME_COLUMNS else _str_column(series)
-    return consent.import_columns(cols, now=to_micros(now), skip_suppressed=skip_suppressed,
+    return consent.import_columns(cols, now=now, skip_suppressed=skip_suppressed,
                                   skip_invalid=skip_invalid, progress=progress)
 
 
@@ -120,7 +102,7 @@ def check_frame(
         values,
         purpose,
         channel,
-        at=to_micros(at),
+        at=at,
         jurisdiction=jurisdiction,
         contact_rules=contact_rules,
         topic=topic,

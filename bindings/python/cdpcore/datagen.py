@@ -29,13 +29,13 @@ Use :meth:`SampleData.column` for the raw int64 microseconds.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import _cdpcore
+from ._time import TimeLike, to_micros
 
 __all__ = ["generate", "SampleData", "names", "LINK_FLAGS", "TABLES"]
 
@@ -97,28 +97,15 @@ _DATES = {("persons", "birthday"), ("profiles", "birthday")}
 _INTERNAL = {("records", "link_offsets")}
 
 
-def _to_micros(end: Union[int, str, _dt.datetime, _dt.date, None]) -> int:
-    if end is None:
-        return _DEFAULT_END
-    if isinstance(end, (int, np.integer)):
-        return int(end)
-    if isinstance(end, str):
-        return _cdpcore.parse_time(end)
-    if isinstance(end, _dt.datetime):
-        if end.tzinfo is None:
-            end = end.replace(tzinfo=_dt.timezone.utc)
-        delta = end - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if isinstance(end, _dt.date):
-        return (end - _dt.date(1970, 1, 1)).days * 86_400_000_000
-    raise TypeError(f"end: expected int microseconds, ISO 8601 str, datetime or date, got {type(end).__name__}")
+def _to_micros(end: Optional[TimeLike]) -> int:
+    return _DEFAULT_END if end is None else to_micros(end)
 
 
 def generate(
     persons: int = 100_000,
     seed: int = 42,
     *,
-    end: Union[int, str, _dt.datetime, _dt.date, None] = None,
+    end: Optional[TimeLike] = None,
     days: int = 365,
     anonymous_ratio: float = 0.2,
     records_per_person: float = 4.0,

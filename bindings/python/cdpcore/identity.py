@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import _cdpcore
+from ._time import TimeLike, is_scalar, to_micros_array
 
 __all__ = ["link_frame", "link_long", "ordinals_of", "NO_PERSON"]
 
@@ -123,16 +124,13 @@ def _one_type(graph, t: Union[str, int]) -> int:
 
 
 def _times(values: Any, n: int) -> np.ndarray:
+    """Per-record times: a column, or one time for all records (None: 0)."""
     if values is None:
         return np.zeros(n, dtype=np.int64)
-    if isinstance(values, (int, np.integer)):
-        return np.full(n, int(values), dtype=np.int64)
-    arr = np.asarray(values)
-    if arr.dtype.kind == "M":  # datetime64: naive values are taken as UTC
-        return arr.astype("datetime64[us]").astype(np.int64)
-    if hasattr(values, "dt") and getattr(values.dt, "tz", None) is not None:  # tz-aware pandas
-        return values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
-    return arr.astype(np.int64)
+    micros, nulls = to_micros_array(values, n)
+    if nulls is not None:
+        raise ValueError(f"time of record {int(np.flatnonzero(nulls)[0])} is missing")
+    return micros
 
 
 def _sources(values: Any, n: int):
@@ -182,7 +180,7 @@ def link_long(
         raise ValueError("record, type and value must have the same length")
     types = _type_ids(graph, type, m)
     n_records = int(rec.max()) + 1 if m else 0
-    if time is not None and not isinstance(time, (int, np.integer)):
+    if time is not None and not is_scalar(time):
         n_records = max(n_records, len(time))
     if m and rec.min() < 0:
         raise ValueError("record indexes must not be negative")
@@ -218,7 +216,7 @@ def link_frame(
     table: Any,
     columns: Optional[Union[Sequence[str], Mapping[str, str]]] = None,
     *,
-    time: Union[str, int, None] = "time",
+    time: Union[str, TimeLike, None] = "time",
     source: Union[str, None] = "source",
     best_effort: bool = False,
     skip_invalid: bool = False,
@@ -230,8 +228,9 @@ def link_frame(
     ``columns`` names the identifier columns: a list of column names that are
     also type names, or a mapping column -> type name. By default every
     column whose name is a registered type. ``time`` is a column name (int64
-    microseconds, datetime64 or tz-aware timestamps) or one value for all
-    rows; ``source`` a column name or, when no such column exists, the source
+    microseconds, datetime64, tz-aware timestamps, Arrow timestamps, or
+    objects of any kind :func:`cdpcore.to_micros` takes) or one time for all
+    rows (text that names no column is read as ISO 8601); ``source`` a column name or, when no such column exists, the source
     of every row. Empty and null cells are skipped.
     """
     pa = None
@@ -279,7 +278,10 @@ def link_frame(
         elif time == "time":
             times = None  # the default column is optional: time 0
         else:
-            raise KeyError(f'no time column "{time}"')
+            try:  # not a column: ISO 8601 text is one time for all rows
+                times = _cdpcore.parse_time(time)
+            except ValueError:
+                raise KeyError(f'no time column "{time}"') from None
     else:
         times = time
     if isinstance(source, str) and source in col_names:

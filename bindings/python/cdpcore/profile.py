@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _cdpcore
+from ._time import TimeLike, is_null, to_micros
 
 __all__ = ["ProfileStore", "to_columns"]
 
@@ -118,8 +119,7 @@ def _convert(name: str, col: Any, type_name: str, rows: int) -> tuple:
                 ints = np.where(nat, 0, ints)
             return (name, "timestamp", ints, valid, None, None)
         if arr.dtype == object or arr.dtype.kind in "US":
-            values = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in arr.tolist()]
-            return (name, "string", values, None, None, None)
+            return (name, "string", _time_texts(arr.tolist()), None, None, None)
         return (name, "timestamp", np.where(mask, 0, arr) if mask is not None else arr.astype(np.int64), valid, None, None)
     if type_name == "bool":
         if mask is not None:
@@ -199,24 +199,39 @@ def _times(data: Any, time: str) -> tuple:
         return (time, "timestamp", col.astype(np.int64), None, None, None)
     values = list(col) if isinstance(col, (list, tuple)) else None
     if values is not None and any(isinstance(v, str) for v in values) and not all(isinstance(v, str) for v in values):
-        # mixed text and numbers: numbers as text microseconds are not ISO 8601, so convert them here
-        values = [None if v is None else (v if isinstance(v, str) else cdpcore_format(int(v))) for v in values]
-        return (time, "string", values, None, None, None)
+        # mixed text and other times: the others as ISO text, so the native parser reads one column
+        return (time, "string", _time_texts(values), None, None, None)
     if values is not None and values and all(isinstance(v, (int, np.integer)) for v in values):
         return (time, "timestamp", np.asarray(values, dtype=np.int64), None, None, None)
     converted = _convert(time, col, "timestamp", len(col))
     return converted
 
 
-def cdpcore_format(micros: int) -> str:
-    return _cdpcore.format_time(micros)
+def _time_texts(values: list) -> list:
+    """A column of mixed times as ISO 8601 text for the native parser, which
+    reports a row error for a bad row: text stays text (it is parsed there),
+    other kinds go through cdpcore.to_micros, and a value that does not
+    convert goes as its str() so that its row is the one reported; nulls are
+    None."""
+    out: List[Optional[str]] = []
+    for v in values:
+        if is_null(v):
+            out.append(None)
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            try:
+                out.append(_cdpcore.format_time(to_micros(v)))
+            except (TypeError, ValueError):
+                out.append(str(v))
+    return out
 
 
 class ProfileStore(_cdpcore.ProfileStore):
     """The native ProfileStore with batch writers for pandas, Arrow and dicts."""
 
     def upsert(self, data: Any, *, key: str = "person", identifier_type: Optional[str] = None,
-               best_effort: bool = False, nulls_clear: bool = False, time: int = 0,
+               best_effort: bool = False, nulls_clear: bool = False, time: TimeLike = 0,
                progress=None) -> "_cdpcore.WriteReport":
         """Set attributes from a table: one row per person, the key column
         (ordinals, or identifiers of `identifier_type`) and one column per
@@ -225,7 +240,7 @@ class ProfileStore(_cdpcore.ProfileStore):
         ordinals, ids = _keys(data, key, identifier_type)
         columns, _ = to_columns(self, data, [key], None)
         return self._write(None, ordinals, identifier_type, ids, None, columns, best_effort, nulls_clear, True,
-                           int(time), progress)
+                           time, progress)
 
     def append_events(self, event_type: str, data: Any, *, key: str = "person", time: str = "time",
                       identifier_type: Optional[str] = None, best_effort: bool = False,

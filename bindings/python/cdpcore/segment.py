@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from . import _cdpcore
+from ._time import TimeLike
 
 __all__ = ["Segment", "export_to_pandas", "export_to_arrow", "overlap_frame"]
 
@@ -136,8 +137,8 @@ class Segment:
         return self.info["definition"]
 
     # -- members
-    def evaluate(self, as_of: int) -> "Segment":
-        """Evaluate at ``as_of`` (UTC microseconds); returns self."""
+    def evaluate(self, as_of: TimeLike) -> "Segment":
+        """Evaluate at ``as_of`` (any time cdpcore.to_micros takes); returns self."""
         self.engine.evaluate(self.name, as_of)
         return self
 
@@ -159,7 +160,7 @@ class Segment:
     def __contains__(self, person: int) -> bool:
         return person in self.bitmap
 
-    def count_with(self, condition: str, as_of: int) -> int:
+    def count_with(self, condition: str, as_of: TimeLike) -> int:
         """How many members also satisfy ``condition``."""
         return self.engine.count_with(self.name, condition, as_of)
 
@@ -179,7 +180,7 @@ class Segment:
         return self.engine.split(self.bitmap, salt, list(proportions))
 
     # -- snapshots
-    def snapshot(self, at: int, label: str = "") -> int:
+    def snapshot(self, at: TimeLike, label: str = "") -> int:
         return self.engine.snapshot(self.name, at, label)
 
     def snapshots(self) -> list:

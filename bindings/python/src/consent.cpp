@@ -9,6 +9,7 @@
 #include "cdpcore/tcf.hpp"
 #include "cdpcore/workspace.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
@@ -166,7 +167,7 @@ std::vector<int64_t> time_column(const py::dict& cols, const char* name, size_t 
       if (required) throw InvalidArgument("record " + std::to_string(i) + ": " + name + " is missing");
       out.push_back(dflt);
     } else {
-      out.push_back(x.cast<int64_t>());
+      out.push_back(to_timestamp(x));
     }
     ++i;
   }
@@ -275,8 +276,8 @@ time.)doc");
       .def(
           "append",
           [](PyConsent& self, const std::string& type, const std::string& value, const std::string& purpose,
-             const std::string& channel, const std::string& decision, int64_t time, int64_t now,
-             const std::optional<int64_t>& expiry, const std::string& source, const std::string& legal_basis,
+             const std::string& channel, const std::string& decision, TimeArg time, TimeArg now,
+             const std::optional<TimeArg>& expiry, const std::string& source, const std::string& legal_basis,
              const std::string& policy_version, const std::string& proof_method, const std::string& proof_location,
              const std::string& proof_reference) {
             ConsentRecord r;
@@ -285,7 +286,7 @@ time.)doc");
             r.channel = channel;
             r.decision = parse_consent_decision(decision);
             r.time = time;
-            r.expiry = expiry.value_or(kNoExpiry);
+            r.expiry = expiry ? expiry->micros : kNoExpiry;
             r.source = source;
             r.legal_basis = parse_legal_basis(legal_basis);
             r.policy_version = policy_version;
@@ -299,7 +300,7 @@ time.)doc");
           "Append one record; returns its seq (0 when the subject is suppressed).")
       .def(
           "import_columns",
-          [](PyConsent& self, const py::dict& cols, int64_t now, bool skip_suppressed, bool skip_invalid,
+          [](PyConsent& self, const py::dict& cols, TimeArg now, bool skip_suppressed, bool skip_invalid,
              const py::object& progress) {
             if (!cols.contains("subject_value")) throw InvalidArgument("records: column \"subject_value\" is missing");
             const size_t n = static_cast<size_t>(py::len(cols["subject_value"]));
@@ -358,7 +359,7 @@ time.)doc");
           "nothing is applied. See cdpcore.consent.import_frame for pandas.")
       .def(
           "record_gpc",
-          [](PyConsent& self, const std::string& type, const std::string& value, int64_t at, int64_t now) {
+          [](PyConsent& self, const std::string& type, const std::string& value, TimeArg at, TimeArg now) {
             return self.c->record_gpc({type, value}, at, now);
           },
           py::arg("subject_type"), py::arg("subject_value"), py::kw_only(), py::arg("at"), py::arg("now"),
@@ -400,7 +401,7 @@ time.)doc");
       .def("reload", [](PyConsent& self) { self.c->reload(); })
       .def(
           "set_preferences",
-          [](PyConsent& self, const std::string& type, const std::string& value, const py::dict& prefs, int64_t at) {
+          [](PyConsent& self, const std::string& type, const std::string& value, const py::dict& prefs, TimeArg at) {
             self.c->set_preferences({type, value}, prefs_from_dict(prefs), at);
           },
           py::arg("subject_type"), py::arg("subject_value"), py::arg("preferences"), py::kw_only(), py::arg("at"),
@@ -421,18 +422,18 @@ time.)doc");
       .def(
           "log_contact",
           [](PyConsent& self, const std::string& type, const std::string& value, const std::string& channel,
-             int64_t at) { self.c->log_contact({type, value}, channel, at); },
+             TimeArg at) { self.c->log_contact({type, value}, channel, at); },
           py::arg("subject_type"), py::arg("subject_value"), py::arg("channel"), py::kw_only(), py::arg("at"))
       .def(
           "contacts",
           [](const PyConsent& self, const std::string& type, const std::string& value, const std::string& channel,
-             int64_t start, int64_t end) { return self.c->contacts({type, value}, channel, start, end); },
+             TimeArg start, TimeArg end) { return self.c->contacts({type, value}, channel, start, end); },
           py::arg("subject_type"), py::arg("subject_value"), py::arg("channel"), py::kw_only(), py::arg("start"),
           py::arg("end"))
       .def(
           "check",
           [](const PyConsent& self, const std::string& type, const std::string& value, const std::string& purpose,
-             const std::string& channel, int64_t at, const std::optional<std::string>& jurisdiction,
+             const std::string& channel, TimeArg at, const std::optional<std::string>& jurisdiction,
              bool contact_rules, const std::string& topic) {
             return self.c->check({type, value}, purpose, channel, at, check_options(jurisdiction, contact_rules, topic));
           },
@@ -442,7 +443,7 @@ time.)doc");
       .def(
           "check_many",
           [](const PyConsent& self, const std::string& type, const py::iterable& values, const std::string& purpose,
-             const std::string& channel, int64_t at, const std::optional<std::string>& jurisdiction,
+             const std::string& channel, TimeArg at, const std::optional<std::string>& jurisdiction,
              bool contact_rules, const std::string& topic) {
             std::vector<std::string> vs;
             for (const py::handle& v : values) vs.push_back(py::str(v).cast<std::string>());
@@ -477,7 +478,7 @@ time.)doc");
           "record: uint64[]}. The GIL is released during the checks.")
       .def(
           "check_person",
-          [](const PyConsent& self, uint32_t person, const std::string& purpose, const std::string& channel, int64_t at,
+          [](const PyConsent& self, uint32_t person, const std::string& purpose, const std::string& channel, TimeArg at,
              const std::optional<std::string>& jurisdiction, bool contact_rules, const std::string& topic) {
             PersonConsentCheck r;
             {
@@ -500,7 +501,7 @@ time.)doc");
       .def(
           "filter",
           [](const PyConsent& self, const Bitmap& persons, const std::string& purpose, const std::string& channel,
-             int64_t at, const std::optional<std::string>& jurisdiction, bool contact_rules, const std::string& topic,
+             TimeArg at, const std::optional<std::string>& jurisdiction, bool contact_rules, const std::string& topic,
              bool with_identifiers, unsigned threads) {
             FilterOptions o;
             o.threads = threads;
@@ -546,7 +547,7 @@ time.)doc");
           py::arg("subject_type"), py::arg("subject_value"), "Everything held about the subject, as JSON text.")
       .def(
           "erase",
-          [](PyConsent& self, const std::string& type, const std::string& value, int64_t at) {
+          [](PyConsent& self, const std::string& type, const std::string& value, TimeArg at) {
             ErasureReport r;
             {
               py::gil_scoped_release nogil;

@@ -8,6 +8,7 @@
 #include "cdpcore/bitmap.hpp"
 #include "cdpcore/workspace.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
@@ -85,32 +86,13 @@ TypeId type_arg(const IdentityGraph& g, const py::handle& t) {
   return t.cast<TypeId>();
 }
 
-Timestamp time_arg(const py::handle& t) {
-  if (t.is_none()) return 0;
-  if (py::isinstance<py::int_>(t)) return t.cast<Timestamp>();
-  // datetime.timedelta (windows, TTLs) or datetime.datetime / numpy/pandas timestamps.
-  py::module_ dt = py::module_::import("datetime");
-  if (py::isinstance(t, dt.attr("timedelta"))) {
-    const int64_t d = t.attr("days").cast<int64_t>(), s = t.attr("seconds").cast<int64_t>(),
-                  us = t.attr("microseconds").cast<int64_t>();
-    return d * kMicrosPerDay + s * kMicrosPerSecond + us;
-  }
-  if (py::isinstance(t, dt.attr("datetime"))) {
-    py::object ts = py::reinterpret_borrow<py::object>(t);
-    if (t.attr("tzinfo").is_none()) ts = t.attr("replace")(py::arg("tzinfo") = dt.attr("timezone").attr("utc"));
-    py::object epoch = dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = dt.attr("timezone").attr("utc"));
-    return time_arg(ts - epoch);
-  }
-  throw py::type_error("expected microseconds (int), datetime or timedelta");
-}
-
 Normalizer normalizer_arg(const std::string& s) { return parse_normalizer(s); }
 
-RemoveOptions remove_opts(bool dry_run, bool suppress, const py::object& time, const std::string& note) {
+RemoveOptions remove_opts(bool dry_run, bool suppress, Timestamp time, const std::string& note) {
   RemoveOptions o;
   o.dry_run = dry_run;
   o.suppress = suppress;
-  o.time = time_arg(time);
+  o.time = time;
   o.note = note;
   return o;
 }
@@ -300,9 +282,9 @@ bitmaps. Use from one thread at a time.)doc");
             o.phone_region = phone_region;
             o.email_fold_providers = email_fold_providers;
             o.limit = limit;
-            o.limit_window = time_arg(limit_window);
+            o.limit_window = to_duration(limit_window);
             o.priority = priority;
-            o.ttl = time_arg(ttl);
+            o.ttl = to_duration(ttl);
             if (storage == "clear") o.storage = Storage::clear;
             else if (storage == "keyed_hash") o.storage = Storage::keyed_hash;
             else throw InvalidArgument("storage must be \"clear\" or \"keyed_hash\", got \"" + storage + "\"");
@@ -383,9 +365,9 @@ ttl; storage "clear" or "keyed_hash" (HMAC-SHA256 with hash_key); input
           py::arg("type"), py::arg("value"), "SHA-256 hex of the normalised value (the form ad platforms exchange).")
       .def(
           "link",
-          [](IdentityGraph& g, const py::object& identifiers, const py::object& time, const std::string& source) {
+          [](IdentityGraph& g, const py::object& identifiers, TimeArg time, const std::string& source) {
             Record r;
-            r.time = time_arg(time);
+            r.time = time;
             r.source = source;
             std::vector<std::pair<TypeId, std::string>> items;
             py::object pairs = py::isinstance<py::dict>(identifiers) ? identifiers.attr("items")() : identifiers;
@@ -616,7 +598,7 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
       .def("blocked", &IdentityGraph::blocked, "Values that no longer link.")
       .def(
           "block",
-          [](IdentityGraph& g, const py::object& type, const std::string& value, bool dry_run, const py::object& time,
+          [](IdentityGraph& g, const py::object& type, const std::string& value, bool dry_run, TimeArg time,
              const std::string& note) {
             const TypeId t = type_arg(g, type);
             RemoveOptions o = remove_opts(dry_run, false, time, note);
@@ -634,7 +616,7 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
       .def(
           "remove_identifier",
           [](IdentityGraph& g, const py::object& type, const std::string& value, bool dry_run, bool suppress,
-             const py::object& time, const std::string& note) {
+             TimeArg time, const std::string& note) {
             const TypeId t = type_arg(g, type);
             RemoveOptions o = remove_opts(dry_run, suppress, time, note);
             py::gil_scoped_release nogil;
@@ -644,7 +626,7 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
           py::arg("time") = 0, py::arg("note") = "")
       .def(
           "remove_record",
-          [](IdentityGraph& g, RecordId rid, bool dry_run, bool suppress, const py::object& time,
+          [](IdentityGraph& g, RecordId rid, bool dry_run, bool suppress, TimeArg time,
              const std::string& note) {
             RemoveOptions o = remove_opts(dry_run, suppress, time, note);
             py::gil_scoped_release nogil;
@@ -654,7 +636,7 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
           py::arg("time") = 0, py::arg("note") = "")
       .def(
           "erase_person",
-          [](IdentityGraph& g, PersonOrdinal ord, bool dry_run, bool suppress, const py::object& time,
+          [](IdentityGraph& g, PersonOrdinal ord, bool dry_run, bool suppress, TimeArg time,
              const std::string& note) {
             RemoveOptions o = remove_opts(dry_run, suppress, time, note);
             py::gil_scoped_release nogil;
@@ -667,7 +649,7 @@ transaction; an exception aborts the batch (raised as cdpcore.Cancelled).)doc")
           "(default False, as in C++ and C).")
       .def(
           "expire",
-          [](IdentityGraph& g, const py::object& as_of, bool dry_run, const std::string& note) {
+          [](IdentityGraph& g, TimeArg as_of, bool dry_run, const std::string& note) {
             RemoveOptions o = remove_opts(dry_run, false, as_of, note);
             const Timestamp t = o.time;
             py::gil_scoped_release nogil;

@@ -3,6 +3,7 @@
 #include "cdpcore/error.hpp"
 #include "cdpcore/profile.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
@@ -218,7 +219,7 @@ void init_analytics(py::module_& m) {
   m.def(
       "fit_logistic",
       [](const py::object& x, const py::object& y, double l2, bool standardize, int max_iterations,
-         const py::object& weights) {
+         const py::object& weights, double tolerance) {
         py::object holder;
         MatrixView v = matrix_view(x, holder, "x");
         std::vector<double> yy = doubles_of(y, "y"), w = to_doubles(weights);
@@ -226,12 +227,13 @@ void init_analytics(py::module_& m) {
         o.l2 = l2;
         o.standardize = standardize;
         o.max_iterations = max_iterations;
+        o.tolerance = tolerance;
         o.weights = w;
         py::gil_scoped_release nogil;
         return fit_logistic(v, yy, o);
       },
       py::arg("x"), py::arg("y"), py::kw_only(), py::arg("l2") = 1.0, py::arg("standardize") = true,
-      py::arg("max_iterations") = 100, py::arg("weights") = py::none(),
+      py::arg("max_iterations") = 100, py::arg("weights") = py::none(), py::arg("tolerance") = 1e-10,
       R"doc(Fit an L2-regularised logistic regression (Newton's method); returns a Model.
 The penalty is l2/2 ‖w‖² on the (standardised) coefficients: scikit-learn's C = 1/l2.)doc");
 
@@ -263,8 +265,8 @@ The penalty is l2/2 ‖w‖² on the (standardised) coefficients: scikit-learn's
   m.def(
       "rfm",
       [](py::array_t<uint32_t, py::array::c_style | py::array::forcecast> person,
-         py::array_t<int64_t, py::array::c_style | py::array::forcecast> time,
-         py::array_t<double, py::array::c_style | py::array::forcecast> amount, int64_t as_of, int bins,
+         const TimeColumn& time,
+         py::array_t<double, py::array::c_style | py::array::forcecast> amount, TimeArg as_of, int bins,
          bool monetary_mean, const py::object& groups) {
         RfmOptions o;
         o.as_of = as_of;
@@ -279,7 +281,7 @@ The penalty is l2/2 ‖w‖² on the (standardised) coefficients: scikit-learn's
           }
         }
         std::span<const uint32_t> p(person.data(), static_cast<size_t>(person.size()));
-        std::span<const int64_t> tm(time.data(), static_cast<size_t>(time.size()));
+        std::span<const int64_t> tm = time.span();
         std::span<const double> a(amount.data(), static_cast<size_t>(amount.size()));
         py::gil_scoped_release nogil;
         return rfm(p, tm, a, o);
@@ -299,12 +301,14 @@ groups: optional [(name, r_min, r_max, f_min, f_max, m_min, m_max), ...], first 
   py::class_<BgNbd>(m, "BgNbd", "The BG/NBD purchase model. Immutable value; share freely.")
       .def_static(
           "fit",
-          [](const py::object& f, const py::object& r, const py::object& t) {
+          [](const py::object& f, const py::object& r, const py::object& t, int max_iterations, double tolerance) {
             auto fv = doubles_of(f, "frequency"), rv = doubles_of(r, "recency"), tv = doubles_of(t, "T");
             py::gil_scoped_release nogil;
-            return BgNbd::fit(fv, rv, tv);
+            return BgNbd::fit(fv, rv, tv, FitOptions{max_iterations, tolerance});
           },
-          py::arg("frequency"), py::arg("recency"), py::arg("T"), "Maximum-likelihood fit.")
+          py::arg("frequency"), py::arg("recency"), py::arg("T"), py::kw_only(),
+          py::arg("max_iterations") = FitOptions{}.max_iterations, py::arg("tolerance") = FitOptions{}.tolerance,
+          "Maximum-likelihood fit.")
       .def_static("with_params", &BgNbd::with_params, py::arg("r"), py::arg("alpha"), py::arg("a"), py::arg("b"))
       .def_readonly("r", &BgNbd::r)
       .def_readonly("alpha", &BgNbd::alpha)
@@ -338,12 +342,13 @@ groups: optional [(name, r_min, r_max, f_min, f_max, m_min, m_max), ...], first 
   py::class_<GammaGamma>(m, "GammaGamma", "The Gamma-Gamma spend model. Immutable value; share freely.")
       .def_static(
           "fit",
-          [](const py::object& f, const py::object& mv) {
+          [](const py::object& f, const py::object& mv, int max_iterations, double tolerance) {
             auto fv = doubles_of(f, "frequency"), mvv = doubles_of(mv, "monetary");
             py::gil_scoped_release nogil;
-            return GammaGamma::fit(fv, mvv);
+            return GammaGamma::fit(fv, mvv, FitOptions{max_iterations, tolerance});
           },
-          py::arg("frequency"), py::arg("monetary"))
+          py::arg("frequency"), py::arg("monetary"), py::kw_only(),
+          py::arg("max_iterations") = FitOptions{}.max_iterations, py::arg("tolerance") = FitOptions{}.tolerance)
       .def_static("with_params", &GammaGamma::with_params, py::arg("p"), py::arg("q"), py::arg("v"))
       .def_readonly("p", &GammaGamma::p)
       .def_readonly("q", &GammaGamma::q)
@@ -386,11 +391,11 @@ groups: optional [(name, r_min, r_max, f_min, f_max, m_min, m_max), ...], first 
   m.def(
       "clv_summary",
       [](py::array_t<uint32_t, py::array::c_style | py::array::forcecast> person,
-         py::array_t<int64_t, py::array::c_style | py::array::forcecast> time,
-         py::array_t<double, py::array::c_style | py::array::forcecast> amount, int64_t as_of, int64_t unit) {
+         const TimeColumn& time,
+         py::array_t<double, py::array::c_style | py::array::forcecast> amount, TimeArg as_of, int64_t unit) {
         std::vector<uint32_t> persons;
         ClvSummary s = clv_summary(std::span<const uint32_t>(person.data(), static_cast<size_t>(person.size())),
-                                   std::span<const int64_t>(time.data(), static_cast<size_t>(time.size())),
+                                   time.span(),
                                    std::span<const double>(amount.data(), static_cast<size_t>(amount.size())), as_of,
                                    unit, &persons);
         py::dict d;
@@ -408,20 +413,22 @@ groups: optional [(name, r_min, r_max, f_min, f_max, m_min, m_max), ...], first 
   py::class_<KMeans>(m, "KMeans", "k-means++ clustering on standardised features. Immutable after fit.")
       .def_static(
           "fit",
-          [](const py::object& x, int k, uint64_t seed, int max_iterations, bool standardize, int n_init) {
+          [](const py::object& x, int k, uint64_t seed, int max_iterations, bool standardize, int n_init,
+             double tolerance) {
             py::object holder;
             MatrixView v = matrix_view(x, holder, "x");
             KMeansOptions o;
             o.k = k;
             o.seed = seed;
             o.max_iterations = max_iterations;
+            o.tolerance = tolerance;
             o.standardize = standardize;
             o.n_init = n_init;
             py::gil_scoped_release nogil;
             return KMeans::fit(v, o);
           },
           py::arg("x"), py::arg("k"), py::kw_only(), py::arg("seed") = 42, py::arg("max_iterations") = 300,
-          py::arg("standardize") = true, py::arg("n_init") = 3)
+          py::arg("standardize") = true, py::arg("n_init") = 3, py::arg("tolerance") = KMeansOptions{}.tolerance)
       .def_property_readonly("k", &KMeans::k)
       .def_property_readonly("inertia", &KMeans::inertia)
       .def_property_readonly("iterations", &KMeans::iterations)
@@ -493,7 +500,7 @@ FeatureSpec feature_spec(const py::object& features) {
 void init_features(py::module_& m) {
   m.def(
       "feature_matrix",
-      [](const ProfileStore& store, const py::object& features, int64_t as_of, const py::object& persons) {
+      [](const ProfileStore& store, const py::object& features, TimeArg as_of, const py::object& persons) {
         FeatureSpec spec = feature_spec(features);
         std::vector<uint32_t> who;
         if (persons.is_none()) {
@@ -516,7 +523,7 @@ features: names of attributes/traits, or (name, "attribute" | "expression", ref)
 tuples; expressions are rule-language expressions evaluated as of `as_of`.)doc");
   m.def(
       "score_to_trait",
-      [](const Model& model, ProfileStore& store, const std::string& trait, const py::object& features, int64_t as_of,
+      [](const Model& model, ProfileStore& store, const std::string& trait, const py::object& features, TimeArg as_of,
          const py::object& persons, unsigned threads) {
         FeatureSpec spec = features.is_none() ? FeatureSpec::from_model(model) : feature_spec(features);
         std::vector<uint32_t> who;

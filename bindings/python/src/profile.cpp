@@ -9,6 +9,7 @@
 #include "cdpcore/profile.hpp"
 #include "cdpcore/workspace.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
@@ -201,7 +202,7 @@ DataFrames, Arrow tables or dicts of columns.)doc");
           "_write",
           [](ProfileStore& s, const py::object& event_type, const py::object& ordinals, const py::object& id_type,
              const py::object& id_values, const py::object& times, const py::list& columns, bool best_effort,
-             bool nulls_clear, bool create_persons, int64_t time, const py::object& progress) {
+             bool nulls_clear, bool create_persons, TimeArg time, const py::object& progress) {
             BatchColumns b;
             RowKeys keys;
             size_t rows;
@@ -245,34 +246,38 @@ DataFrames, Arrow tables or dicts of columns.)doc");
       .def(
           "load_csv",
           [](ProfileStore& s, const std::string& path, const std::string& event_type, const std::string& key,
-             const std::string& identifier_type, const std::string& time_column, bool best_effort) {
+             const std::string& identifier_type, const std::string& time_column, bool best_effort, bool nulls_clear,
+             bool create_persons, const py::object& progress) {
             FileLoadOptions o;
             o.event_type = event_type;
             o.key_column = key;
             o.identifier_type = identifier_type;
             o.time_column = time_column;
-            o.write.best_effort = best_effort;
+            o.write = write_options(best_effort, nulls_clear, create_persons, 0, progress);
             py::gil_scoped_release release;
             return s.load_csv(path, o);
           },
           py::arg("path"), py::kw_only(), py::arg("event_type") = "", py::arg("key") = "person",
           py::arg("identifier_type") = "", py::arg("time") = "time", py::arg("best_effort") = false,
+          py::arg("nulls_clear") = false, py::arg("create_persons") = true, py::arg("progress") = py::none(),
           "Load a CSV file (header row): attributes, or events of `event_type`.")
       .def(
           "load_jsonl",
           [](ProfileStore& s, const std::string& path, const std::string& event_type, const std::string& key,
-             const std::string& identifier_type, const std::string& time_column, bool best_effort) {
+             const std::string& identifier_type, const std::string& time_column, bool best_effort, bool nulls_clear,
+             bool create_persons, const py::object& progress) {
             FileLoadOptions o;
             o.event_type = event_type;
             o.key_column = key;
             o.identifier_type = identifier_type;
             o.time_column = time_column;
-            o.write.best_effort = best_effort;
+            o.write = write_options(best_effort, nulls_clear, create_persons, 0, progress);
             py::gil_scoped_release release;
             return s.load_jsonl(path, o);
           },
           py::arg("path"), py::kw_only(), py::arg("event_type") = "", py::arg("key") = "person",
           py::arg("identifier_type") = "", py::arg("time") = "time", py::arg("best_effort") = false,
+          py::arg("nulls_clear") = false, py::arg("create_persons") = true, py::arg("progress") = py::none(),
           "Load a JSON Lines file (one object per line).")
       .def_property_readonly("person_count", &ProfileStore::person_count,
                              "One more than the largest ordinal with data.")

@@ -8,31 +8,12 @@
 #include "cdpcore/time.hpp"
 #include "cdpcore/workspace.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
 
 using namespace pybind11::literals;
-
-/// as_of: int microseconds, ISO 8601 text, datetime (naive = UTC),
-/// numpy.datetime64 or pandas.Timestamp.
-Timestamp as_micros(const py::object& o) {
-  if (py::isinstance<py::bool_>(o)) throw py::type_error("as_of: expected a time, got a bool");
-  if (py::isinstance<py::int_>(o)) return o.cast<int64_t>();
-  if (py::isinstance<py::str>(o)) return parse_iso8601(o.cast<std::string>());
-  py::module_ np = py::module_::import("numpy");
-  if (py::isinstance(o, np.attr("datetime64")))
-    return np.attr("datetime64")(o, "us").attr("astype")("int64").cast<int64_t>();
-  py::module_ dt = py::module_::import("datetime");
-  if (py::isinstance(o, dt.attr("datetime"))) {
-    py::object utc = dt.attr("timezone").attr("utc");
-    py::object aware = o.attr("tzinfo").is_none() ? o.attr("replace")("tzinfo"_a = utc) : o;
-    py::object epoch = dt.attr("datetime")(1970, 1, 1, "tzinfo"_a = utc);
-    py::object delta = aware.attr("__sub__")(epoch);
-    return delta.attr("__floordiv__")(dt.attr("timedelta")("microseconds"_a = 1)).cast<int64_t>();
-  }
-  throw py::type_error("as_of: expected int microseconds, ISO 8601 text, datetime or numpy.datetime64");
-}
 
 py::object json_to_py(const std::string& s) { return py::module_::import("json").attr("loads")(s); }
 std::string py_to_json(const py::object& o) {
@@ -234,12 +215,12 @@ and for the persons a batch touched (update). Immutable; share freely.)doc")
       .def_property_readonly("estimated_cost", &RuleSet::estimated_cost)
       .def(
           "evaluate",
-          [](const RuleSet& rs, const ProfileStore& store, const py::object& as_of, unsigned threads,
+          [](const RuleSet& rs, const ProfileStore& store, TimeArg as_of, unsigned threads,
              const py::object& progress) {
             EvalOptions o;
             o.threads = threads;
             if (!progress.is_none()) o.progress = [progress](uint64_t d, uint64_t t) { return call_progress(progress, d, t); };
-            Timestamp t = as_micros(as_of);
+            Timestamp t = as_of;
             py::gil_scoped_release release;
             return rs.evaluate_all(store, t, o);
           },
@@ -247,8 +228,8 @@ and for the persons a batch touched (update). Immutable; share freely.)doc")
           "Every rule for every person at as_of (int microseconds, ISO text or datetime).")
       .def(
           "evaluate_person",
-          [](const RuleSet& rs, const ProfileStore& store, PersonOrdinal p, const py::object& as_of) {
-            auto tags = rs.evaluate_person(store, p, as_micros(as_of));
+          [](const RuleSet& rs, const ProfileStore& store, PersonOrdinal p, TimeArg as_of) {
+            auto tags = rs.evaluate_person(store, p, as_of);
             py::dict d;
             for (size_t i = 0; i < tags.size(); ++i) d[py::str(rs.rules()[i].name)] = person_tag(tags[i]);
             return d;
@@ -258,8 +239,8 @@ and for the persons a batch touched (update). Immutable; share freely.)doc")
       .def(
           "update",
           [](const RuleSet& rs, TagResults& results, const ProfileStore& store, const Bitmap& persons,
-             const py::object& as_of) {
-            Timestamp t = as_micros(as_of);
+             TimeArg as_of) {
+            Timestamp t = as_of;
             py::gil_scoped_release release;
             rs.update(results, store, persons, t);
           },
@@ -286,10 +267,10 @@ the persons for whom it is TRUE, numeric ones a value per person.)doc")
       .def_property_readonly("type", [](const CompiledExpression& e) { return value_type_name(e.type()); })
       .def(
           "evaluate",
-          [](const CompiledExpression& e, const ProfileStore& store, const py::object& as_of, unsigned threads) {
+          [](const CompiledExpression& e, const ProfileStore& store, TimeArg as_of, unsigned threads) {
             EvalOptions o;
             o.threads = threads;
-            Timestamp t = as_micros(as_of);
+            Timestamp t = as_of;
             py::gil_scoped_release release;
             return e.evaluate_all(store, t, o);
           },
@@ -297,10 +278,10 @@ the persons for whom it is TRUE, numeric ones a value per person.)doc")
           "A boolean expression: the Bitmap of persons for whom it is TRUE.")
       .def(
           "evaluate_numeric",
-          [](const CompiledExpression& e, const ProfileStore& store, const py::object& as_of, unsigned threads) {
+          [](const CompiledExpression& e, const ProfileStore& store, TimeArg as_of, unsigned threads) {
             EvalOptions o;
             o.threads = threads;
-            Timestamp t = as_micros(as_of);
+            Timestamp t = as_of;
             NumericColumn c;
             {
               py::gil_scoped_release release;
@@ -312,8 +293,8 @@ the persons for whom it is TRUE, numeric ones a value per person.)doc")
           "A numeric expression for every person (float64, NaN = null).")
       .def(
           "evaluate_one",
-          [](const CompiledExpression& e, const ProfileStore& store, PersonOrdinal p, const py::object& as_of) {
-            Value v = e.evaluate_value(store, p, as_micros(as_of));
+          [](const CompiledExpression& e, const ProfileStore& store, PersonOrdinal p, TimeArg as_of) {
+            Value v = e.evaluate_value(store, p, as_of);
             return std::visit(
                 [](const auto& x) -> py::object {
                   using T = std::decay_t<decltype(x)>;

@@ -7,6 +7,7 @@
 #include "cdpcore/rules.hpp"
 #include "cdpcore/workspace.hpp"
 #include "common.hpp"
+#include "time_arg.hpp"
 
 namespace cdpcore::python {
 namespace {
@@ -56,11 +57,19 @@ py::dict report_dict(const ExportReport& r) {
 }
 
 ExportOptions export_options(const std::optional<std::vector<std::string>>& types, const Bitmap* allowed,
-                             size_t batch_size) {
+                             size_t batch_size, const py::object& allow_identifier) {
   ExportOptions o;
   if (types) o.identifier_types = *types;
   o.allowed = allowed;
   o.batch_size = batch_size;
+  if (!allow_identifier.is_none()) {
+    // Called on the exporting thread, which runs without the GIL.
+    o.allow_identifier = [allow_identifier](PersonOrdinal p, std::string_view type, std::string_view value) {
+      py::gil_scoped_acquire gil;
+      return allow_identifier(p, py::str(type.data(), type.size()), py::str(value.data(), value.size()))
+          .cast<bool>();
+    };
+  }
   return o;
 }
 
@@ -180,16 +189,16 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
           py::arg("name"), py::arg("identifier_type"), py::arg("values"), py::kw_only(), py::arg("description") = "",
           py::arg("replace") = false, "Define a fixed segment from an uploaded list of identifiers.")
       .def("remove", &SegmentEngine::remove, py::arg("name"))
-      .def("__contains__", &SegmentEngine::contains)
+      .def("__contains__", &SegmentEngine::contains, py::arg("name"))
       .def("names", &SegmentEngine::names)
       .def("info", [](const SegmentEngine& e, const std::string& n) { return info_dict(e.info(n)); }, py::arg("name"))
       .def(
-          "evaluate", [](SegmentEngine& e, const std::string& n, int64_t as_of) { return Bitmap(e.evaluate(n, as_of)); },
+          "evaluate", [](SegmentEngine& e, const std::string& n, TimeArg as_of) { return Bitmap(e.evaluate(n, as_of)); },
           py::arg("name"), py::arg("as_of"), py::call_guard<py::gil_scoped_release>(),
           "Evaluate at as_of (UTC microseconds), store and return the members.")
       .def(
           "refresh",
-          [](SegmentEngine& e, int64_t as_of) {
+          [](SegmentEngine& e, TimeArg as_of) {
             std::vector<SegmentChange> ch;
             {
               py::gil_scoped_release nogil;
@@ -206,13 +215,21 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
             return out;
           },
           py::arg("as_of"), "Evaluate every dynamic segment; a list of {segment, entered, exited}.")
-      .def("preview", &SegmentEngine::preview, py::arg("definition"), py::arg("as_of"),
+      .def(
+          "preview",
+          [](SegmentEngine& e, const std::string& definition, TimeArg as_of) { return e.preview(definition, as_of); },
+          py::arg("definition"), py::arg("as_of"),
            py::call_guard<py::gil_scoped_release>(), "Evaluate a definition without storing it.")
-      .def("count_with", &SegmentEngine::count_with, py::arg("name"), py::arg("condition"), py::arg("as_of"),
+      .def(
+          "count_with",
+          [](SegmentEngine& e, const std::string& name, const std::string& condition, TimeArg as_of) {
+            return e.count_with(name, condition, as_of);
+          },
+          py::arg("name"), py::arg("condition"), py::arg("as_of"),
            py::call_guard<py::gil_scoped_release>(), "The size of a segment with an extra condition.")
       .def(
           "update_person",
-          [](SegmentEngine& e, uint32_t person, const std::vector<std::string>& changed, int64_t as_of) {
+          [](SegmentEngine& e, uint32_t person, const std::vector<std::string>& changed, TimeArg as_of) {
             py::list out;
             for (const auto& ev : e.update_person(person, changed, as_of)) out.append(event_dict(ev));
             return out;
@@ -267,7 +284,12 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
           },
           py::arg("members"), py::arg("salt"), py::arg("proportions") = std::vector<double>{0.1, 0.9},
           "Groups by a stable hash of the person key and salt (control first).")
-      .def("snapshot", &SegmentEngine::snapshot, py::arg("name"), py::arg("at"), py::arg("label") = "")
+      .def(
+          "snapshot",
+          [](SegmentEngine& e, const std::string& name, TimeArg at, const std::string& label) {
+            return e.snapshot(name, at, label);
+          },
+          py::arg("name"), py::arg("at"), py::arg("label") = "")
       .def(
           "snapshots",
           [](const SegmentEngine& e, const std::string& n) {
@@ -305,8 +327,8 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
           "export",
           [](const SegmentEngine& e, const Bitmap& members, const py::function& callback,
              const std::optional<std::vector<std::string>>& identifier_types, const Bitmap* allowed,
-             size_t batch_size) {
-            ExportOptions o = export_options(identifier_types, allowed, batch_size);
+             size_t batch_size, const py::object& allow_identifier) {
+            ExportOptions o = export_options(identifier_types, allowed, batch_size, allow_identifier);
             ExportReport r;
             {
               py::gil_scoped_release nogil;
@@ -327,17 +349,19 @@ name), TypeError or InvalidArgument (cycle) with the line and column.)doc")
             return report_dict(r);
           },
           py::arg("members"), py::arg("callback"), py::kw_only(), py::arg("identifier_types") = py::none(),
-          py::arg("allowed") = nullptr, py::arg("batch_size") = 10000,
+          py::arg("allowed") = nullptr, py::arg("batch_size") = 10000, py::arg("allow_identifier") = py::none(),
           R"doc(Stream members to callback(batch) in batches: batch is a dict of NumPy
 arrays ("person", "person_key" with an identity graph) and, with
 identifier_types (priority order), lists "identifier_type" and "identifier".
 Return False to stop. `allowed` (a Bitmap, e.g. a consent filter) restricts
-the export. Returns the counts.)doc")
+the export; allow_identifier(person, type, value) -> bool, when given, may
+refuse one identifier (the next one of lower priority is tried). Returns the
+counts.)doc")
       .def(
           "export_csv",
           [](const SegmentEngine& e, const Bitmap& members, const std::string& path,
              const std::optional<std::vector<std::string>>& identifier_types, const Bitmap* allowed) {
-            ExportOptions o = export_options(identifier_types, allowed, 10000);
+            ExportOptions o = export_options(identifier_types, allowed, 10000, py::none());
             py::gil_scoped_release nogil;
             return e.export_csv(members, path, o);
           },

@@ -41,9 +41,6 @@ file is left untouched in both cases.)doc")
       .def("set_setting", &Workspace::set_setting, py::arg("key"), py::arg("value"), "Store a setting.")
       .def("__repr__", [](const Workspace& w) { return "<cdpcore.Workspace path='" + w.path() + "'>"; });
 
-  m.def("parse_time", &parse_iso8601, py::arg("text"),
-        "Parse ISO 8601 text to UTC microseconds since the epoch.");
-  m.def("format_time", &format_iso8601, py::arg("micros"), "Format UTC microseconds as ISO 8601.");
   m.def(
       "sha256_hex", [](const py::bytes& b) { return to_hex(sha256(std::string_view(b))); }, py::arg("data"),
       "SHA-256 of bytes, as 64 lowercase hex digits.");

@@ -156,6 +156,28 @@ CDP_API cdp_status cdp_consent_append(cdp_consent *c, const cdp_consent_record *
 CDP_API cdp_status cdp_consent_import(cdp_consent *c, const cdp_consent_record *records, size_t count, int64_t now_us,
                                       uint64_t *out_appended, uint64_t *out_suppressed);
 
+#define CDP_CONSENT_IMPORT_OPTIONS_VERSION 1
+/** Options of cdp_consent_import_v2. Initialise with
+ *  CDP_CONSENT_IMPORT_OPTIONS_INIT or cdp_consent_import_options_init(). */
+typedef struct cdp_consent_import_options {
+  unsigned version;          /**< CDP_CONSENT_IMPORT_OPTIONS_VERSION */
+  int skip_suppressed;       /**< skip records about erased subjects instead of failing (default 1) */
+  int skip_invalid_subjects; /**< skip records whose subject the identity graph cannot normalise (default 0) */
+  cdp_progress_fn progress;  /**< may be NULL */
+  void *progress_user_data;
+} cdp_consent_import_options;
+
+#define CDP_CONSENT_IMPORT_OPTIONS_INIT {CDP_CONSENT_IMPORT_OPTIONS_VERSION, 1, 0, NULL, NULL}
+
+CDP_API cdp_status cdp_consent_import_options_init(cdp_consent_import_options *opts, unsigned version);
+
+/** cdp_consent_import with options (`opts` may be NULL: the defaults above);
+ *  `out_invalid` receives the records skipped by skip_invalid_subjects.
+ *  Out-parameters may be NULL. */
+CDP_API cdp_status cdp_consent_import_v2(cdp_consent *c, const cdp_consent_record *records, size_t count,
+                                         int64_t now_us, const cdp_consent_import_options *opts,
+                                         uint64_t *out_appended, uint64_t *out_suppressed, uint64_t *out_invalid);
+
 /** Records a Global Privacy Control signal from the subject (an opt-out of
  *  sale/sharing). */
 CDP_API cdp_status cdp_consent_record_gpc(cdp_consent *c, const char *type, size_t type_len, const char *value,
@@ -163,6 +185,22 @@ CDP_API cdp_status cdp_consent_record_gpc(cdp_consent *c, const char *type, size
 
 /** Number of ledger entries. */
 CDP_API uint64_t cdp_consent_size(const cdp_consent *c);
+
+#define CDP_CONSENT_CHECK_OPTIONS_VERSION 1
+/** Options of the _v2 checks and filter. Initialise with
+ *  CDP_CONSENT_CHECK_OPTIONS_INIT or cdp_consent_check_options_init(). */
+typedef struct cdp_consent_check_options {
+  unsigned version;     /**< CDP_CONSENT_CHECK_OPTIONS_VERSION */
+  int32_t jurisdiction; /**< CDP_JURISDICTION_*; 0: the handle's default */
+  int contact_rules;    /**< also apply preferred channels, topics, quiet hours, frequency caps (default 1) */
+  const char *topic;    /**< the message's topic, checked against the subject's topics; NULL: none */
+  size_t topic_len;
+  unsigned threads;     /**< cdp_consent_filter_v2: worker threads, 0 = every hardware thread */
+} cdp_consent_check_options;
+
+#define CDP_CONSENT_CHECK_OPTIONS_INIT {CDP_CONSENT_CHECK_OPTIONS_VERSION, 0, 1, NULL, 0, 0}
+
+CDP_API cdp_status cdp_consent_check_options_init(cdp_consent_check_options *opts, unsigned version);
 
 /** May the subject be contacted for `purpose` on `channel` at `at_us`?
  *  `flags`: CDP_CHECK_CONTACT_RULES. `jurisdiction`: 0 for the handle's
@@ -172,6 +210,13 @@ CDP_API cdp_status cdp_consent_check(const cdp_consent *c, const char *type, siz
                                      size_t value_len, const char *purpose, size_t purpose_len, const char *channel,
                                      size_t channel_len, int64_t at_us, int32_t jurisdiction, uint32_t flags,
                                      int *out_allowed, int32_t *out_reason, uint64_t *out_record);
+/** cdp_consent_check with options (`opts` may be NULL: the defaults of
+ *  CDP_CONSENT_CHECK_OPTIONS_INIT), e.g. a message topic. */
+CDP_API cdp_status cdp_consent_check_v2(const cdp_consent *c, const char *type, size_t type_len, const char *value,
+                                        size_t value_len, const char *purpose, size_t purpose_len,
+                                        const char *channel, size_t channel_len, int64_t at_us,
+                                        const cdp_consent_check_options *opts, int *out_allowed, int32_t *out_reason,
+                                        uint64_t *out_record);
 
 /** cdp_consent_check for `count` values of one type (`values[i]` of
  *  `value_lens[i]` bytes). Each output array (any may be NULL) has `count`
@@ -181,6 +226,12 @@ CDP_API cdp_status cdp_consent_check_many(const cdp_consent *c, const char *type
                                           const char *purpose, size_t purpose_len, const char *channel,
                                           size_t channel_len, int64_t at_us, int32_t jurisdiction, uint32_t flags,
                                           uint8_t *out_allowed, int32_t *out_reasons, uint64_t *out_records);
+/** cdp_consent_check_many with options (`opts` may be NULL). */
+CDP_API cdp_status cdp_consent_check_many_v2(const cdp_consent *c, const char *type, size_t type_len,
+                                             const char *const *values, const size_t *value_lens, size_t count,
+                                             const char *purpose, size_t purpose_len, const char *channel,
+                                             size_t channel_len, int64_t at_us, const cdp_consent_check_options *opts,
+                                             uint8_t *out_allowed, int32_t *out_reasons, uint64_t *out_records);
 
 /** Attaches an identity graph for person-level checks and segment filters
  *  (it must outlive the attachment); NULL detaches. Answers follow the
@@ -195,6 +246,11 @@ CDP_API cdp_status cdp_consent_check_person(const cdp_consent *c, uint32_t perso
                                             size_t purpose_len, const char *channel, size_t channel_len,
                                             int64_t at_us, int32_t jurisdiction, uint32_t flags, int *out_allowed,
                                             int32_t *out_reason, uint64_t *out_record);
+/** cdp_consent_check_person with options (`opts` may be NULL). */
+CDP_API cdp_status cdp_consent_check_person_v2(const cdp_consent *c, uint32_t person, const char *purpose,
+                                               size_t purpose_len, const char *channel, size_t channel_len,
+                                               int64_t at_us, const cdp_consent_check_options *opts,
+                                               int *out_allowed, int32_t *out_reason, uint64_t *out_record);
 
 /** How many persons a filter dropped for one reason. */
 typedef struct cdp_consent_dropped {
@@ -215,6 +271,13 @@ CDP_API cdp_status cdp_consent_filter(const cdp_consent *c, const cdp_bitmap *pe
                                       int32_t jurisdiction, uint32_t flags, cdp_bitmap **out_allowed,
                                       cdp_consent_dropped *out_dropped, size_t dropped_capacity,
                                       size_t *out_dropped_count);
+/** cdp_consent_filter with options (`opts` may be NULL): a topic, a number
+ *  of threads. */
+CDP_API cdp_status cdp_consent_filter_v2(const cdp_consent *c, const cdp_bitmap *persons, const char *purpose,
+                                         size_t purpose_len, const char *channel, size_t channel_len, int64_t at_us,
+                                         const cdp_consent_check_options *opts, cdp_bitmap **out_allowed,
+                                         cdp_consent_dropped *out_dropped, size_t dropped_capacity,
+                                         size_t *out_dropped_count);
 
 /** Recomputes the hash chain. Writes 1 to `out_ok` when it verifies, else 0
  *  with the seq of the first bad entry and, in `*out_problem`, a message

@@ -312,6 +312,23 @@ CDP_API cdp_status cdp_identity_explain(const cdp_identity_graph *g, uint32_t ty
 CDP_API cdp_status cdp_identity_to_dot(const cdp_identity_graph *g, uint32_t ordinal, int mask_values,
                                        char **out_dot, size_t *out_len);
 
+#define CDP_IDENTITY_DOT_OPTIONS_VERSION 1
+/** Options of cdp_identity_to_dot_v2. Initialise with
+ *  CDP_IDENTITY_DOT_OPTIONS_INIT or cdp_identity_dot_options_init(). */
+typedef struct cdp_identity_dot_options {
+  unsigned version;   /**< CDP_IDENTITY_DOT_OPTIONS_VERSION */
+  int mask_values;    /**< mask identifier values (default 1) */
+  int show_conflicts; /**< draw refused links as dashed edges (default 1) */
+} cdp_identity_dot_options;
+
+#define CDP_IDENTITY_DOT_OPTIONS_INIT {CDP_IDENTITY_DOT_OPTIONS_VERSION, 1, 1}
+
+CDP_API cdp_status cdp_identity_dot_options_init(cdp_identity_dot_options *opts, unsigned version);
+
+/** cdp_identity_to_dot with options (`opts` may be NULL: the defaults). */
+CDP_API cdp_status cdp_identity_to_dot_v2(const cdp_identity_graph *g, uint32_t ordinal,
+                                          const cdp_identity_dot_options *opts, char **out_dot, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,25 @@ CDP_API cdp_status cdp_rules_expression_from_json(const char *json, size_t json_
  *  threads (0 = 2). Free *out with cdp_tag_results_free. */
 CDP_API cdp_status cdp_rules_evaluate(const cdp_rule_set *rs, const cdp_profile_store *store, int64_t as_of,
                                       unsigned threads, cdp_tag_results **out);
+
+#define CDP_RULES_EVAL_OPTIONS_VERSION 1
+/** Options of cdp_rules_evaluate_v2. Initialise with
+ *  CDP_RULES_EVAL_OPTIONS_INIT or cdp_rules_eval_options_init(). */
+typedef struct cdp_rules_eval_options {
+  unsigned version;         /**< CDP_RULES_EVAL_OPTIONS_VERSION */
+  unsigned threads;         /**< worker threads (0 = 2) */
+  cdp_progress_fn progress; /**< may be NULL */
+  void *progress_user_data;
+} cdp_rules_eval_options;
+
+#define CDP_RULES_EVAL_OPTIONS_INIT {CDP_RULES_EVAL_OPTIONS_VERSION, 2, NULL, NULL}
+
+CDP_API cdp_status cdp_rules_eval_options_init(cdp_rules_eval_options *opts, unsigned version);
+
+/** cdp_rules_evaluate with options (`opts` may be NULL: the defaults), e.g. a
+ *  progress callback (cancelling fails with CDP_ECANCELLED). */
+CDP_API cdp_status cdp_rules_evaluate_v2(const cdp_rule_set *rs, const cdp_profile_store *store, int64_t as_of,
+                                         const cdp_rules_eval_options *opts, cdp_tag_results **out);
 /** Re-evaluates `persons` (e.g. cdp_write_report_touched) in place. */
 CDP_API cdp_status cdp_rules_update(const cdp_rule_set *rs, cdp_tag_results *results, const cdp_profile_store *store,
                                     const cdp_bitmap *persons, int64_t as_of);

@@ -188,7 +188,13 @@ CDP_API cdp_status cdp_segment_diff(const cdp_segment_engine *e, int64_t from, i
 
 /* ---- activation export -------------------------------------------------- */
 
-#define CDP_SEGMENT_EXPORT_OPTIONS_VERSION 1
+#define CDP_SEGMENT_EXPORT_OPTIONS_VERSION 2
+/** Decides per identifier whether an export may use it (identifier-scoped
+ *  consent): return 0 to skip it and try the member's next identifier of
+ *  lower priority. Strings are valid during the call. */
+typedef int (*cdp_segment_allow_identifier_fn)(void *user_data, uint32_t person, const char *type, size_t type_len,
+                                               const char *value, size_t value_len);
+
 /** Options of an export. Initialise with CDP_SEGMENT_EXPORT_OPTIONS_INIT or
  *  cdp_segment_export_options_init(). */
 typedef struct cdp_segment_export_options {
@@ -197,9 +203,12 @@ typedef struct cdp_segment_export_options {
   size_t identifier_type_count;
   const cdp_bitmap *allowed;            /**< consent: export only these persons; NULL: all */
   size_t batch_size;                    /**< rows per callback (default 10000) */
+  /* version 2 */
+  cdp_segment_allow_identifier_fn allow_identifier; /**< called on the exporting thread; NULL: every identifier */
+  void *allow_identifier_user_data;
 } cdp_segment_export_options;
 
-#define CDP_SEGMENT_EXPORT_OPTIONS_INIT {CDP_SEGMENT_EXPORT_OPTIONS_VERSION, NULL, 0, NULL, 10000}
+#define CDP_SEGMENT_EXPORT_OPTIONS_INIT {CDP_SEGMENT_EXPORT_OPTIONS_VERSION, NULL, 0, NULL, 10000, NULL, NULL}
 
 CDP_API cdp_status cdp_segment_export_options_init(cdp_segment_export_options *opts, unsigned version);
 
