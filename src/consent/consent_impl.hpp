@@ -42,13 +42,8 @@ std::span<const Migration> schema_migrations() noexcept;
 /// the table grows past half full (checks probe it at random, and short
 /// probes matter more than its size beside the 64-byte subjects), on huge
 /// pages.
-struct SubjectIndexLayout {
-  static constexpr int kIdBits = 32;
-  static constexpr size_t kLoadNum = 1, kLoadDen = 2;
-  static constexpr size_t kMinCapacity = 64;
-  static constexpr bool kHugePages = true;
-};
-using SubjectIndex = util::OpenTable<SubjectIndexLayout>;
+using SubjectIndex = util::OpenTable<util::OpenTableLayout</*kIdBits*/ 32, /*kLoadNum*/ 1, /*kLoadDen*/ 2,
+                                                           /*kMinCapacity*/ 64, /*kHugePages*/ true>>;
 static_assert(SubjectIndex::kNoId == kNone);
 
 /// One ledger record as the index keeps it (the decisive fields only).

@@ -285,12 +285,7 @@ void reserve_more(V& v, size_t extra) {
 /// The identifier index (util::OpenTable): ids below 2^30 with 34-bit tags,
 /// grown past 3/4 full. Its slots are not advised for huge pages: the linking
 /// benchmark was tuned without them.
-struct IdTableLayout {
-  static constexpr int kIdBits = 30;
-  static constexpr size_t kLoadNum = 3, kLoadDen = 4;
-  static constexpr size_t kMinCapacity = 1024;
-  static constexpr bool kHugePages = false;
-};
-using IdTable = util::OpenTable<IdTableLayout>;
+using IdTable = util::OpenTable<util::OpenTableLayout</*kIdBits*/ 30, /*kLoadNum*/ 3, /*kLoadDen*/ 4,
+                                                      /*kMinCapacity*/ 1024, /*kHugePages*/ false>>;
 
 }  // namespace cdpcore::idg

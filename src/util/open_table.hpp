@@ -13,6 +13,15 @@
 
 namespace cdpcore::util {
 
+/// The constants that tell one OpenTable use from another (see OpenTable).
+template <int IdBits, size_t LoadNum, size_t LoadDen, size_t MinCapacity, bool HugePages>
+struct OpenTableLayout {
+  static constexpr int kIdBits = IdBits;
+  static constexpr size_t kLoadNum = LoadNum, kLoadDen = LoadDen;
+  static constexpr size_t kMinCapacity = MinCapacity;
+  static constexpr bool kHugePages = HugePages;
+};
+
 /// Open addressing with linear probing over one-word slots. A slot holds the
 /// top (64 - Layout::kIdBits) bits of a key's 64-bit hash (its tag) and
 /// id + 1 (0 = empty). The keys live with the caller, who names each by its
@@ -22,7 +31,7 @@ namespace cdpcore::util {
 /// top bits, which are the tag's top bits: the table doubles without
 /// rehashing any key (growing reads its own slots only).
 ///
-/// Layout says what differs between users (a struct of constants):
+/// Layout says what differs between users (an OpenTableLayout):
 ///   kIdBits       ids are below 2^kIdBits - 1 (16..32); the tag gets the rest
 ///   kLoadNum/Den  the table grows past kLoadNum/kLoadDen full
 ///   kMinCapacity  slots of an empty table (a power of two)

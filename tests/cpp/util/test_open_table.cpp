@@ -11,20 +11,8 @@ using namespace cdpcore::util;
 
 namespace {
 
-struct SmallLayout {
-  static constexpr int kIdBits = 30;
-  static constexpr size_t kLoadNum = 3, kLoadDen = 4;
-  static constexpr size_t kMinCapacity = 8;
-  static constexpr bool kHugePages = false;
-};
-struct WideLayout {
-  static constexpr int kIdBits = 32;
-  static constexpr size_t kLoadNum = 1, kLoadDen = 2;
-  static constexpr size_t kMinCapacity = 4;
-  static constexpr bool kHugePages = true;
-};
-using Small = OpenTable<SmallLayout>;
-using Wide = OpenTable<WideLayout>;
+using Small = OpenTable<OpenTableLayout<30, 3, 4, 8, false>>;  // identity's layout, tiny
+using Wide = OpenTable<OpenTableLayout<32, 1, 2, 4, true>>;     // consent's layout, tiny
 
 /// Keys as the table's users keep them: outside, by id.
 struct Keys {
