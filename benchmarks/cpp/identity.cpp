@@ -9,9 +9,11 @@
 //                               phone also with libphonenumber alone (peer "libphonenumber")
 //   identity.components         linking the canonical values with no limits, in memory:
 //                               the connected components the peers compute
-//   identity.intern             the same values interned into dense ids by std::unordered_map
-//                               (1 thread): the general-purpose baseline the linking's own
-//                               hash table is planned against
+//   identity.intern             the same values interned into dense ids (1 thread, reserved):
+//                               by the linking's own table (util::OpenTable, impl "cdpcore"),
+//                               by std::unordered_map, and by absl::flat_hash_map where the
+//                               build found abseil: the general-purpose baselines the
+//                               linking's table is planned against
 //   identity.link_protected     the same with the default types (limits, priorities, blocks)
 //   identity.link_raw           raw values, normalised on the way in (default types)
 //   identity.persisted          canonical values into a workspace file, one transaction per batch
@@ -30,7 +32,12 @@
 #include <unordered_map>
 #include <vector>
 
+#if defined(CDPCORE_BENCH_HAVE_ABSL)
+#include <absl/container/flat_hash_map.h>
+#endif
+
 #include "cdpcore/datagen.hpp"
+#include "cdpcore/hash.hpp"
 #include "cdpcore/identity.hpp"
 #include "cdpcore/workspace.hpp"
 #include "identity/graph_impl.hpp"
@@ -171,6 +178,82 @@ std::string link_extra(const LinkStats& s, int threads, const std::string& notes
   return buf;
 }
 
+/// Interns the canonical values of `links` into dense ids with `intern`
+/// (key: type code byte + value, so equal values of two types stay apart as
+/// in the graph), emits the identity.intern row of `impl` and returns the
+/// sum of the ids (equal for every map: ids are dense in order of first sight).
+template <class Intern>
+uint64_t measure_intern(const dg::SampleData& data, const std::string& impl, const std::string& notes, Intern&& intern) {
+  const auto& L = data.links;
+  std::string key;
+  uint64_t occurrences = 0, checksum = 0;
+  uint32_t distinct = 0;
+  const Usage u0 = usage();
+  const double t0 = now();
+  for (size_t k = 0; k < L.size(); ++k) {
+    const std::string_view v = L.canonical[k];
+    if (v.empty()) continue;
+    key.assign(1, static_cast<char>(L.type[k]));
+    key.append(v);
+    const uint32_t id = intern(key);
+    checksum += id;
+    distinct = std::max(distinct, id + 1);
+    ++occurrences;
+  }
+  const double dt = now() - t0;
+  const Usage u = usage().since(u0);
+  char extra[400];
+  std::snprintf(extra, sizeof extra,
+                "\"identifiers\":%u,\"threads\":1,\"cpu_seconds\":%.3f,\"user_seconds\":%.3f,\"sys_seconds\":%.3f,"
+                "\"checksum\":%llu,\"notes\":\"%s\"",
+                distinct, u.cpu(), u.user, u.sys, static_cast<unsigned long long>(checksum), json_escape(notes).c_str());
+  emit("identity.intern", impl, dt, occurrences, extra);
+  return checksum;
+}
+
+/// measure_intern() with a general-purpose map, reserved for every value (an
+/// upper bound of the distinct ones): its best case, it never rehashes.
+template <class Map>
+uint64_t measure_map_intern(const dg::SampleData& data, const std::string& impl, const std::string& notes) {
+  Map ids;
+  ids.reserve(data.links.size());
+  return measure_intern(data, impl, notes, [&](const std::string& key) {
+    return ids.try_emplace(key, static_cast<uint32_t>(ids.size())).first->second;
+  });
+}
+
+/// The linking's own table (util::OpenTable, as the graph lays it out) as an
+/// interning map: keys in one byte array, ids dense.
+class OpenTableIntern {
+ public:
+  explicit OpenTableIntern(size_t expected) {
+    table_.reset(idg::IdTable::capacity_for(expected));
+    bytes_.reserve(expected * 16);
+    offsets_.reserve(expected + 1);
+    offsets_.push_back(0);
+  }
+  uint32_t operator()(std::string_view key) {
+    const uint64_t h = hash_identifier(static_cast<uint8_t>(key[0]), key.substr(1));
+    const uint32_t found = table_.find(h, [&](uint32_t id) { return stored(id) == key; });
+    if (found != idg::IdTable::kNoId) return found;
+    const auto id = static_cast<uint32_t>(offsets_.size() - 1);
+    bytes_.append(key);
+    offsets_.push_back(bytes_.size());
+    if (table_.full()) table_.grow();
+    table_.insert(h, id);
+    return id;
+  }
+  size_t size() const noexcept { return offsets_.size() - 1; }
+
+ private:
+  std::string_view stored(uint32_t id) const noexcept {
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  idg::IdTable table_;
+  std::string bytes_;
+  std::vector<size_t> offsets_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,32 +339,26 @@ int main(int argc, char** argv) {
   }
   // ---- interning alone with a general-purpose map, same values ---------------------------------
   if (want("components") || want("intern")) {
-    // Key: type code byte + value, so equal values of two types stay apart as in the graph.
-    // Reserved for every value: the map's best case (it never rehashes).
-    const auto& L = data.links;
-    std::unordered_map<std::string, uint32_t> ids;
-    ids.reserve(L.size());  // an upper bound of the distinct values
-    std::string key;
-    uint64_t occurrences = 0, checksum = 0;
-    const Usage u0 = usage();
-    const double t0 = now();
-    for (size_t k = 0; k < L.size(); ++k) {
-      const std::string_view v = L.canonical[k];
-      if (v.empty()) continue;
-      key.assign(1, static_cast<char>(L.type[k]));
-      key.append(v);
-      checksum += ids.try_emplace(key, static_cast<uint32_t>(ids.size())).first->second;
-      ++occurrences;
+    // Each reserved for every value (an upper bound of the distinct ones).
+    uint64_t expected = 0;
+    auto same = [&](uint64_t checksum, const char* impl) {
+      if (checksum == expected) return;
+      std::fprintf(stderr, "identity.intern: %s gave other ids than util::OpenTable\n", impl);
+      std::exit(1);
+    };
+    {
+      OpenTableIntern ids(data.links.size());
+      expected = measure_intern(data, "cdpcore", "util::OpenTable (the linking's table layout), keys in one byte array",
+                                [&](const std::string& key) { return ids(key); });
     }
-    const double dt = now() - t0;
-    const Usage u = usage().since(u0);
-    char extra[320];
-    std::snprintf(extra, sizeof extra,
-                  "\"identifiers\":%zu,\"threads\":1,\"cpu_seconds\":%.3f,\"user_seconds\":%.3f,\"sys_seconds\":%.3f,"
-                  "\"checksum\":%llu,\"notes\":\"std::unordered_map<std::string, uint32_t>: interning only, no linking\"",
-                  ids.size(), u.cpu(), u.user, u.sys,
-                  static_cast<unsigned long long>(checksum));
-    emit("identity.intern", "std::unordered_map", dt, occurrences, extra);
+    same(measure_map_intern<std::unordered_map<std::string, uint32_t>>(
+             data, "std::unordered_map", "std::unordered_map<std::string, uint32_t>: interning only, no linking"),
+         "std::unordered_map");
+#if defined(CDPCORE_BENCH_HAVE_ABSL)
+    same(measure_map_intern<absl::flat_hash_map<std::string, uint32_t>>(
+             data, "absl::flat_hash_map", "absl::flat_hash_map<std::string, uint32_t>: interning only, no linking"),
+         "absl::flat_hash_map");
+#endif
   }
   // ---- with merge protection (default types, canonical values) ------------------------------
   if (want("protected")) {

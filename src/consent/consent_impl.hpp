@@ -23,6 +23,7 @@
 #include "cdpcore/time.hpp"
 #include "cdpcore/workspace.hpp"
 #include "util/bytes.hpp"
+#include "util/open_table.hpp"
 
 namespace cdpcore::consent_detail {
 
@@ -31,6 +32,19 @@ inline constexpr int kMaxPurposeDepth = 7;
 inline constexpr int kLevels = 2 * (kMaxPurposeDepth + 1);
 inline constexpr size_t kMaxPurposes = 1000;
 inline constexpr size_t kMaxChannels = 255;
+/// The subject type of person keys (consent given for a whole person).
+inline constexpr std::string_view kPersonType = "person";
+
+/// The consent tables' migrations (schema.cpp).
+std::span<const Migration> schema_migrations() noexcept;
+
+/// The subject index's table: subject ids are 32-bit (kNone stays free),
+/// the table grows past half full (checks probe it at random, and short
+/// probes matter more than its size beside the 64-byte subjects), on huge
+/// pages.
+using SubjectIndex = util::OpenTable<util::OpenTableLayout</*kIdBits*/ 32, /*kLoadNum*/ 1, /*kLoadDen*/ 2,
+                                                           /*kMinCapacity*/ 64, /*kHugePages*/ true>>;
+static_assert(SubjectIndex::kNoId == kNone);
 
 /// One ledger record as the index keeps it (the decisive fields only).
 struct IndexRecord {
@@ -318,11 +332,10 @@ struct Consent::Impl {
   Timestamp record_time_max = std::numeric_limits<Timestamp>::min();  // bound: not lowered on erasure
   bool tags_partial = false;          // a record's decision or basis did not fit its tag
   uint64_t record_pool_abandoned = 0;
-  // Open addressing: the hash's top 32 bits (a tag) << 32 | subject id + 1,
-  // 0 = empty. Probing compares tags in the slot array and reads a subject
-  // only when its tag matches: a collision or an unknown value costs no
-  // extra cache miss.
-  std::vector<uint64_t> slots;
+  // (type, value) -> subject id; probing compares hash tags in the slot
+  // array and reads a subject only when its tag matches: a collision or an
+  // unknown value costs no extra cache miss.
+  consent_detail::SubjectIndex subject_index;
   size_t live_subjects = 0;
   std::unordered_set<std::string> suppressed;  // keyed hashes (32 raw bytes)
 
@@ -369,49 +382,30 @@ struct Consent::Impl {
   /// Rewrites record_pool in subject order, without moved-from slots.
   void compact_records();
 
-  // ---- helpers (consent.cpp)
+  // ---- loading (load.cpp, taxonomy.cpp) and the subject index (subject_index.cpp)
   void load();
   void load_taxonomy();
   void rebuild_taxonomy_tables();
   uint16_t intern_type(std::string_view name);
   uint32_t find_subject(uint16_t type, std::string_view value) const noexcept;
-  /// find_subject with the value's hash_identifier() already computed; slots not empty.
+  /// find_subject with the value's hash_identifier() already computed.
   uint32_t find_subject(uint16_t type, std::string_view value, uint64_t hash) const noexcept;
+  /// Adds subject `id` (live, hash set) to the index, growing it when full.
   void insert_slot(uint32_t id);
+  /// Takes subject `id` out of the index.
   void remove_slot(uint32_t id);
-  void grow_slots();
-  static uint64_t slot_of(uint32_t id, uint64_t hash) noexcept { return (hash >> 32) << 32 | (uint64_t{id} + 1); }
-  static uint32_t slot_id(uint64_t slot) noexcept { return static_cast<uint32_t>(slot) - 1; }
-  static constexpr size_t kNoSlot = SIZE_MAX;
-  /// The position of the first slot on h's probe path, from slot `start`,
-  /// whose tag matches and for which accept(id) holds (kNoSlot: none): only
-  /// tag matches read a subject. Slots not empty.
-  template <class Accept>
-  size_t probe_slot(uint64_t h, Accept&& accept, size_t start) const noexcept {
-    const size_t mask = slots.size() - 1;
-    const uint64_t tag = h >> 32;
-    for (size_t i = start;; i = (i + 1) & mask) {
-      const uint64_t v = slots[i];
-      if (!v) return kNoSlot;
-      if ((v >> 32) == tag && accept(slot_id(v))) return i;
-    }
-  }
-  /// The position of the first slot on h's probe path whose tag matches.
-  size_t first_candidate(uint64_t h) const noexcept {
-    return probe_slot(h, [](uint32_t) { return true; }, h & (slots.size() - 1));
-  }
   /// Whether subject `id` is (type, value) with value's hash h.
   bool subject_is(uint32_t id, uint16_t type, std::string_view value, uint64_t h) const noexcept {
     const Subject& s = subjects[id];
     return s.hash == h && s.type == type && s.value.size() == value.size() &&
            util::same_bytes(s.value.data(), value.data(), value.size());
   }
-  /// find_subject() from slot `start` of h's probe path (first_candidate(h)
-  /// skips the slots before it).
-  uint32_t find_subject_from(size_t start, uint16_t type, std::string_view value, uint64_t h) const noexcept {
-    if (start == kNoSlot) return consent_detail::kNone;
-    const size_t i = probe_slot(h, [&](uint32_t id) { return subject_is(id, type, value, h); }, start);
-    return i == kNoSlot ? consent_detail::kNone : slot_id(slots[i]);
+  /// find_subject() given subject_index.first_candidate(h): the candidate
+  /// when it is the subject (the usual case), else the rest of the probe.
+  uint32_t find_subject_from(uint32_t candidate, uint16_t type, std::string_view value, uint64_t h) const noexcept {
+    if (candidate == consent_detail::kNone) return consent_detail::kNone;
+    if (subject_is(candidate, type, value, h)) return candidate;
+    return find_subject(type, value, h);
   }
   std::string keyed_hash(std::string_view type, std::string_view value) const;
   bool is_suppressed_value(std::string_view type, std::string_view value) const;

@@ -20,8 +20,6 @@ using namespace consent_detail;
 
 namespace {
 
-constexpr std::string_view kPersonType = "person";
-
 void put_u64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }

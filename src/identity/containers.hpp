@@ -1,6 +1,6 @@
 // Internal: the identity graph's memory structures — a chunked string arena,
-// journaled vectors (undo log for all-or-nothing batches) and an
-// open-addressing hash table of identifier ids keyed by 64-bit hashes.
+// journaled vectors (undo log for all-or-nothing batches) and the layout of
+// the hash table of identifier ids (util/open_table.hpp).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "util/huge_pages.hpp"
+#include "util/open_table.hpp"
 
 namespace cdpcore::idg {
 
@@ -281,115 +282,10 @@ void reserve_more(V& v, size_t extra) {
   if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
 }
 
-/// Open addressing with linear probing. A slot holds the top 34 bits of the
-/// identifier's 64-bit hash (its tag) and id + 1 (0 = empty); the tag's top
-/// bits are also the slot's home position, so the table doubles without
-/// rehashing any value. Equality beyond the tag is decided by the caller
-/// (type and bytes), so hash collisions are harmless.
-class IdTable {
- public:
-  static constexpr int kTagBits = 34;
-  static constexpr uint64_t kIdMaskSlot = (uint64_t{1} << 30) - 1;
-
-  IdTable() { reset(1024); }
-
-  void reset(size_t capacity_pow2) {
-    slots_ = PodVector<uint64_t>::zeros(capacity_pow2);
-    mask_ = capacity_pow2 - 1;
-    bits_ = 0;
-    while ((size_t{1} << bits_) < capacity_pow2) ++bits_;
-    count_ = 0;
-  }
-  size_t count() const noexcept { return count_; }
-  size_t capacity() const noexcept { return slots_.size(); }
-  size_t memory_bytes() const noexcept { return slots_.size() * sizeof(uint64_t); }
-  size_t home(uint64_t h) const noexcept { return static_cast<size_t>(h >> (64 - bits_)); }
-  void prefetch(uint64_t h) const noexcept { __builtin_prefetch(&slots_[home(h)]); }
-
-  /// The id whose hash is `h` and for which eq(id) holds, or UINT32_MAX.
-  template <typename Eq>
-  uint32_t find(uint64_t h, Eq&& eq) const {
-    const uint64_t tag = h >> (64 - kTagBits);
-    for (size_t i = home(h);; i = (i + 1) & mask_) {
-      const uint64_t s = slots_[i];
-      if (s == 0) return UINT32_MAX;
-      if ((s >> 30) == tag) {
-        const uint32_t id = static_cast<uint32_t>(s & kIdMaskSlot) - 1;
-        if (eq(id)) return id;
-      }
-    }
-  }
-  /// The first slot on h's probe path that is empty or has h's tag: the id
-  /// there (UINT32_MAX when empty). Used to resolve many hashes with prefetching.
-  uint32_t first_candidate(uint64_t h) const noexcept {
-    const uint64_t tag = h >> (64 - kTagBits);
-    for (size_t i = home(h);; i = (i + 1) & mask_) {
-      const uint64_t s = slots_[i];
-      if (s == 0) return UINT32_MAX;
-      if ((s >> 30) == tag) return static_cast<uint32_t>(s & kIdMaskSlot) - 1;
-    }
-  }
-  /// Whether one more entry needs a larger table (call grow first).
-  bool full() const noexcept { return (count_ + 1) * 4 > slots_.size() * 3; }
-  /// Inserts an id known to be absent (the table must not be full()).
-  void insert(uint64_t h, uint32_t id) {
-    place((h >> (64 - kTagBits)) << 30 | (static_cast<uint64_t>(id) + 1));
-    ++count_;
-  }
-  /// Doubles the table (no value is rehashed).
-  void grow() {
-    PodVector<uint64_t> old = PodVector<uint64_t>::zeros(slots_.size() * 2);
-    old.swap(slots_);
-    mask_ = slots_.size() - 1;
-    ++bits_;
-    // Entries wrapped around the end go last, so that order is kept.
-    size_t start = 0;
-    while (start < old.size() && old[start] != 0) ++start;
-    for (size_t k = 0; k < old.size(); ++k) {
-      const uint64_t s = old[(start + k) & (old.size() - 1)];
-      if (s) place(s);
-    }
-  }
-  /// Removes `id` stored under hash h (backward-shift deletion).
-  bool erase(uint64_t h, uint32_t id) {
-    size_t i = home(h);
-    for (;; i = (i + 1) & mask_) {
-      const uint64_t s = slots_[i];
-      if (s == 0) return false;
-      if ((s & kIdMaskSlot) == static_cast<uint64_t>(id) + 1) break;
-    }
-    size_t hole = i;
-    for (size_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
-      const uint64_t s = slots_[j];
-      if (s == 0) break;
-      const size_t hm = slot_home(s);
-      // Move s into the hole when its home is not in (hole, j].
-      const bool between = hole <= j ? (hm > hole && hm <= j) : (hm > hole || hm <= j);
-      if (!between) {
-        slots_[hole] = s;
-        hole = j;
-      }
-    }
-    slots_[hole] = 0;
-    --count_;
-    return true;
-  }
-
- private:
-  size_t slot_home(uint64_t s) const noexcept { return static_cast<size_t>((s >> 30) >> (kTagBits - bits_)); }
-  void place(uint64_t s) {
-    for (size_t i = slot_home(s);; i = (i + 1) & mask_) {
-      if (slots_[i] == 0) {
-        slots_[i] = s;
-        return;
-      }
-    }
-  }
-
-  PodVector<uint64_t> slots_;
-  size_t mask_ = 0;
-  int bits_ = 0;
-  size_t count_ = 0;
-};
+/// The identifier index (util::OpenTable): ids below 2^30 with 34-bit tags,
+/// grown past 3/4 full. Its slots are not advised for huge pages: the linking
+/// benchmark was tuned without them.
+using IdTable = util::OpenTable<util::OpenTableLayout</*kIdBits*/ 30, /*kLoadNum*/ 3, /*kLoadDen*/ 4,
+                                                      /*kMinCapacity*/ 1024, /*kHugePages*/ false>>;
 
 }  // namespace cdpcore::idg
