@@ -42,6 +42,7 @@
 #include "cdpcore/workspace.hpp"
 #include "identity/graph_impl.hpp"
 #include "identity/normalize.hpp"
+#include "util/impl_access.hpp"
 
 using namespace cdpcore;
 namespace dg = cdpcore::datagen;
@@ -297,7 +298,7 @@ int main(int argc, char** argv) {
     for (size_t t = 0; t < by_type.size(); ++t) {
       auto& v = by_type[t];
       if (v.size() > cap) v.resize(cap);
-      const idg::TypeState& ts = *g.impl().types[t];
+      const idg::TypeState& ts = *cdpcore::detail::ImplAccess::of(g).types[t];
       std::string buf;
       std::string_view out;
       size_t ok = 0;

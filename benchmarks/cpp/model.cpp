@@ -14,6 +14,7 @@
 
 #include "cdpcore/model.hpp"
 #include "model/tree_ensemble.hpp"
+#include "util/impl_access.hpp"
 
 namespace {
 
@@ -76,8 +77,8 @@ void bench(const char* name, const cdpcore::Model& m, size_t rows) {
         name, kernel_name(k), samples[calls / 2], calls, kernel_name(k));
   };
   for (RowKernel k : {RowKernel::avx2, RowKernel::scalar}) {
-    if (auto* f = dynamic_cast<const TreeEnsemble<float>*>(&m.impl())) kernel(*f, k);
-    if (auto* d = dynamic_cast<const TreeEnsemble<double>*>(&m.impl())) kernel(*d, k);
+    if (auto* f = dynamic_cast<const TreeEnsemble<float>*>(&cdpcore::detail::ImplAccess::of(m))) kernel(*f, k);
+    if (auto* d = dynamic_cast<const TreeEnsemble<double>*>(&cdpcore::detail::ImplAccess::of(m))) kernel(*d, k);
   }
   // Batch, two threads.
   cdpcore::PredictOptions o;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <span>
 #include <vector>
+#include "cdpcore/impl_access.hpp"
 
 
 namespace cdpcore {
@@ -149,10 +150,9 @@ class Bitmap {
   static const char* kernel_name() noexcept;
 
   struct Impl;
-  Impl* impl() noexcept { return impl_.get(); }
-  const Impl* impl() const noexcept { return impl_.get(); }
 
  private:
+  friend struct detail::ImplAccess;
   explicit Bitmap(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

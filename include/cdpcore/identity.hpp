@@ -71,6 +71,7 @@
 #include "cdpcore/bitmap.hpp"
 #include "cdpcore/error.hpp"
 #include "cdpcore/time.hpp"
+#include "cdpcore/impl_access.hpp"
 
 namespace cdpcore {
 
@@ -217,9 +218,9 @@ class RecordBatch {
   size_t identifier_count() const noexcept;  // identifiers over all records
 
   struct Impl;
-  const Impl& impl() const noexcept { return *impl_; }
 
  private:
+  friend struct detail::ImplAccess;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -614,9 +615,9 @@ class IdentityGraph {
   std::string to_dot(PersonOrdinal ordinal, const DotOptions& options = {}) const;
 
   struct Impl;
-  Impl& impl() noexcept { return *impl_; }
 
  private:
+  friend struct detail::ImplAccess;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -34,6 +34,7 @@
 
 #include "cdpcore/bitmap.hpp"
 #include "cdpcore/time.hpp"
+#include "cdpcore/impl_access.hpp"
 
 namespace cdpcore {
 
@@ -171,9 +172,9 @@ class Model {
   const LinearModelSpec& linear_spec() const;
 
   struct Impl;
-  const Impl& impl() const noexcept { return *impl_; }
 
  private:
+  friend struct detail::ImplAccess;
   explicit Model(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
 };

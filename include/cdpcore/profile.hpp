@@ -39,6 +39,7 @@
 
 #include "cdpcore/bitmap.hpp"
 #include "cdpcore/time.hpp"
+#include "cdpcore/impl_access.hpp"
 
 namespace cdpcore {
 
@@ -396,10 +397,9 @@ class ProfileStore {
   void erase_person(PersonOrdinal person);
 
   struct Impl;
-  Impl& impl() noexcept { return *impl_; }
-  const Impl& impl() const noexcept { return *impl_; }
 
  private:
+  friend struct detail::ImplAccess;
   std::unique_ptr<Impl> impl_;
 };
 

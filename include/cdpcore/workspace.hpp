@@ -24,10 +24,6 @@
 
 namespace cdpcore {
 
-namespace sql {
-class Database;  // internal: src/util/sqlite.hpp
-}
-
 struct WorkspaceOptions {
   /// Open without writing; the file must exist.
   bool read_only = false;
@@ -82,9 +78,6 @@ class Workspace {
   std::optional<std::string> setting(std::string_view key) const;
   /// Stores a setting.
   void set_setting(std::string_view key, std::string_view value);
-
-  /// The SQLite connection, for the library's components (internal type).
-  sql::Database& database() noexcept;
 
   struct Impl;
 

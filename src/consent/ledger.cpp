@@ -13,6 +13,7 @@
 #include "cdpcore/workspace.hpp"
 #include "consent/consent_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -273,7 +274,7 @@ uint64_t Consent::Impl::append_records(std::span<const ConsentRecord> records, T
   }
 
   // Write everything in one transaction.
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   sql::Transaction tx(db);
   {
     auto& ins = db.cached("INSERT INTO consent_subjects(id, type, value) VALUES (?, ?, ?)");
@@ -442,7 +443,7 @@ StoredConsentRecord read_row(const sql::Statement& st, const Consent::Impl& m) {
 }  // namespace
 
 std::optional<StoredConsentRecord> Consent::get(uint64_t seq) const {
-  auto st = impl_->ws->database().prepare(std::string(kSelectRecord) + "WHERE l.seq = ?");
+  auto st = database_of(*impl_->ws).prepare(std::string(kSelectRecord) + "WHERE l.seq = ?");
   st.bind(1, static_cast<int64_t>(seq));
   if (!st.step()) return std::nullopt;
   return read_row(st, *impl_);
@@ -456,7 +457,7 @@ std::vector<StoredConsentRecord> Consent::history(const ConsentSubject& subject)
   if (tit == m.type_ids.end()) return out;
   uint32_t sid = m.find_subject(tit->second, v);
   if (sid == kNone) return out;
-  auto st = m.ws->database().prepare(std::string(kSelectRecord) + "WHERE l.subject_id = ? ORDER BY l.seq");
+  auto st = database_of(*m.ws).prepare(std::string(kSelectRecord) + "WHERE l.subject_id = ? ORDER BY l.seq");
   st.bind(1, static_cast<int64_t>(sid));
   while (st.step()) out.push_back(read_row(st, m));
   return out;
@@ -474,7 +475,7 @@ ChainVerification Consent::verify_chain() const {
       v.problem = std::move(problem);
     }
   };
-  auto st = m.ws->database().prepare(std::string(kSelectRecord) + "ORDER BY l.seq");
+  auto st = database_of(*m.ws).prepare(std::string(kSelectRecord) + "ORDER BY l.seq");
   Sha256Digest prev{};
   uint64_t expect = 1;
   std::map<uint64_t, std::vector<uint64_t>> tombstones;  // erasure entry → erased seqs
@@ -612,7 +613,7 @@ uint32_t subject_for_write(Consent::Impl& m, const ConsentSubject& subject, std:
   *created = sid == kNone;
   if (sid == kNone) {
     sid = static_cast<uint32_t>(m.subjects.size());
-    m.ws->database()
+    database_of(*m.ws)
         .cached("INSERT INTO consent_subjects(id, type, value) VALUES (?, ?, ?)")
         .bind_all(static_cast<int64_t>(sid), subject.type, *normalized)
         .run();
@@ -638,7 +639,7 @@ void add_subject_in_memory(Consent::Impl& m, uint32_t sid, const ConsentSubject&
 void Consent::set_preferences(const ConsentSubject& subject, const ContactPreferences& prefs, Timestamp at) {
   Impl& m = *impl_;
   Prefs parsed = parse_prefs(m, prefs, *m.ws);
-  sql::Database& db = m.ws->database();
+  sql::Database& db = database_of(*m.ws);
   sql::Transaction tx(db);
   std::string normalized;
   bool created = false;
@@ -705,7 +706,7 @@ void Consent::log_contact(const ConsentSubject& subject, std::string_view channe
   Impl& m = *impl_;
   const uint16_t ch = m.channel_id(channel);
   if (ch == 0) throw InvalidArgument("log_contact: name the channel the message was sent on, not \"*\"");
-  sql::Database& db = m.ws->database();
+  sql::Database& db = database_of(*m.ws);
   sql::Transaction tx(db);
   std::string normalized;
   bool created = false;
@@ -856,7 +857,7 @@ ErasureReport Consent::erase(const ConsentSubject& subject, Timestamp at) {
     }
   }
 
-  sql::Database& db = m.ws->database();
+  sql::Database& db = database_of(*m.ws);
   ErasureReport rep;
   std::vector<std::string> keyed;
   std::vector<uint32_t> erased_subjects;

@@ -13,6 +13,7 @@
 #include "consent/consent_impl.hpp"
 #include "util/huge_pages.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -41,7 +42,7 @@ ContactPreferences prefs_from_json(const nlohmann::json& j) {
 }  // namespace
 
 void Consent::Impl::load() {
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   load_taxonomy();
 
   // Fresh storage for the large arrays (not clear()): huge pages are only

@@ -9,6 +9,7 @@
 #include "cdpcore/utf8.hpp"
 #include "consent/consent_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -78,7 +79,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }  // namespace
 
 void Consent::Impl::load_taxonomy() {
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   purposes.clear();
   channels.clear();
   purpose_ids.clear();
@@ -210,7 +211,7 @@ void Consent::define_purpose(const PurposeSpec& spec) {
                           std::to_string(kMaxPurposeDepth) + ")");
   }
   if (!exists && m.purposes.size() >= kMaxPurposes) throw LimitError("consent: at most 999 purposes");
-  sql::Database& db = m.ws->database();
+  sql::Database& db = database_of(*m.ws);
   sql::Transaction tx(db);
   if (exists) {
     db.cached("UPDATE consent_purposes SET description = ?, separate_consent = ?, direct_marketing = ?, "
@@ -240,7 +241,7 @@ void Consent::define_channel(const ChannelSpec& spec) {
   }
   const bool exists = m.channel_ids.count(spec.name) != 0;
   if (!exists && m.channels.size() > kMaxChannels) throw LimitError("consent: at most 255 channels");
-  sql::Database& db = m.ws->database();
+  sql::Database& db = database_of(*m.ws);
   sql::Transaction tx(db);
   if (exists) {
     db.cached("UPDATE consent_channels SET identifier_types = ?, opt_in_jurisdictions = ? WHERE name = ?")

@@ -14,6 +14,7 @@
 #include "cdpcore/hash.hpp"
 #include "datagen/sample_tables.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore::datagen {
 
@@ -444,6 +445,6 @@ void write_sample_tables(sql::Database& db, const SampleData& data) {
 
 }  // namespace detail
 
-void write_to_workspace(Workspace& ws, const SampleData& data) { detail::write_sample_tables(ws.database(), data); }
+void write_to_workspace(Workspace& ws, const SampleData& data) { detail::write_sample_tables(database_of(ws), data); }
 
 }  // namespace cdpcore::datagen

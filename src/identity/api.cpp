@@ -11,6 +11,7 @@
 #include "identity/batch_impl.hpp"
 #include "identity/graph_impl.hpp"
 #include "util/sqlite.hpp"
+#include "util/impl_access.hpp"
 
 namespace cdpcore::idg {
 BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const BatchOptions& opt);
@@ -299,11 +300,11 @@ BatchResult IdentityGraph::link_batch(std::span<const Record> records, const Bat
 BatchResult IdentityGraph::link_batch(const RecordBatch& batch, const BatchOptions& options) {
   if (impl_->in_batch) throw StateError("link_batch: another change is being applied (called from a listener?)");
   if (impl_->ws && impl_->ws->read_only()) throw StateError("link_batch: the workspace is read-only");
-  return link_batch_impl(*impl_, batch.impl(), options);
+  return link_batch_impl(*impl_, detail::ImplAccess::of(batch), options);
 }
 
 std::vector<RecordError> IdentityGraph::check_batch(const RecordBatch& batch) const {
-  return check_batch_impl(*impl_, batch.impl());
+  return check_batch_impl(*impl_, detail::ImplAccess::of(batch));
 }
 
 // ---- lookups ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include "cdpcore/hash.hpp"
 #include "identity/graph_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore::idg {
 
@@ -110,7 +111,7 @@ void bind_opt(sql::Statement& st, int idx, uint64_t v, uint64_t none) {
 
 void GraphState::open_schema() {
   ws->ensure_schema("identity", kMigrations);
-  db = &ws->database();
+  db = &database_of(*ws);
   if (!options.suppression_key.empty()) {
     suppression_key = options.suppression_key;
   } else if (auto k = ws->setting("identity.suppression_key")) {

@@ -11,6 +11,7 @@
 #include "profile/persist.hpp"
 #include "profile/store_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -207,7 +208,7 @@ void ProfileStore::Impl::merge(PersonOrdinal survivor, PersonOrdinal absorbed) {
   check_ordinal(absorbed, "merge absorbed");
   if (survivor == absorbed) return;
   std::unique_ptr<sql::Transaction> tx;
-  if (ws) tx = std::make_unique<sql::Transaction>(ws->database());
+  if (ws) tx = std::make_unique<sql::Transaction>(database_of(*ws));
   note_person(survivor);
   note_person(absorbed);
   for (size_t a = 0; a < attrs.size(); ++a) {
@@ -219,8 +220,8 @@ void ProfileStore::Impl::merge(PersonOrdinal survivor, PersonOrdinal absorbed) {
     bool changed = combine_cell(c, survivor, absorbed);
     c.clear_cell(absorbed);
     if (ws) {
-      if (changed) persist_cell(ws->database(), c, survivor);
-      persist_cell(ws->database(), c, absorbed);
+      if (changed) persist_cell(database_of(*ws), c, survivor);
+      persist_cell(database_of(*ws), c, absorbed);
     }
   }
   for (auto& t : events) {
@@ -229,7 +230,7 @@ void ProfileStore::Impl::merge(PersonOrdinal survivor, PersonOrdinal absorbed) {
   retired.add(absorbed);
   retired.remove(survivor);
   if (ws) {
-    auto& db = ws->database();
+    auto& db = database_of(*ws);
     auto& up = db.cached("UPDATE profile_events SET person = ? WHERE person = ?");
     up.bind_all(static_cast<int64_t>(survivor), static_cast<int64_t>(absorbed));
     up.run();
@@ -250,7 +251,7 @@ void ProfileStore::Impl::split(PersonOrdinal from, PersonOrdinal to, const std::
   check_ordinal(to, "split target");
   if (from == to || sources.empty()) return;
   std::unique_ptr<sql::Transaction> tx;
-  if (ws) tx = std::make_unique<sql::Transaction>(ws->database());
+  if (ws) tx = std::make_unique<sql::Transaction>(database_of(*ws));
   note_person(from);
   note_person(to);
   for (size_t a = 0; a < attrs.size(); ++a) {
@@ -262,14 +263,14 @@ void ProfileStore::Impl::split(PersonOrdinal from, PersonOrdinal to, const std::
     combine_cell(c, to, from);
     c.clear_cell(from);
     if (ws) {
-      persist_cell(ws->database(), c, to);
-      persist_cell(ws->database(), c, from);
+      persist_cell(database_of(*ws), c, to);
+      persist_cell(database_of(*ws), c, from);
     }
   }
   for (auto& t : events) t->moves.push_back(EventTable::Move{from, to, t->pending.size(), sources});
   retired.remove(to);
   if (ws) {
-    auto& db = ws->database();
+    auto& db = database_of(*ws);
     auto& up = db.cached("UPDATE profile_events SET person = ? WHERE person = ? AND source = ?");
     for (uint32_t s : sources) {
       up.bind_all(static_cast<int64_t>(to), static_cast<int64_t>(from), static_cast<int64_t>(s));
@@ -287,7 +288,7 @@ void ProfileStore::Impl::split(PersonOrdinal from, PersonOrdinal to, const std::
 void ProfileStore::Impl::erase(PersonOrdinal p) {
   check_ordinal(p, "erase");
   std::unique_ptr<sql::Transaction> tx;
-  if (ws) tx = std::make_unique<sql::Transaction>(ws->database());
+  if (ws) tx = std::make_unique<sql::Transaction>(database_of(*ws));
   note_person(p);
   for (size_t a = 0; a < attrs.size(); ++a) {
     auto& c = *attrs[a];
@@ -299,7 +300,7 @@ void ProfileStore::Impl::erase(PersonOrdinal p) {
   for (auto& t : events) t->moves.push_back(EventTable::Move{p, kGone, t->pending.size(), {}});
   retired.add(p);
   if (ws) {
-    auto& db = ws->database();
+    auto& db = database_of(*ws);
     auto& dv = db.cached("DELETE FROM profile_values WHERE attribute = ? AND person = ?");
     for (const auto& c : attrs) {
       dv.bind_all(c->id, static_cast<int64_t>(p));

@@ -9,6 +9,7 @@
 #include "cdpcore/error.hpp"
 #include "profile/store_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore::profile_detail::persist {
 
@@ -88,7 +89,7 @@ void ensure_tables(Workspace& ws) {
 }
 
 int64_t insert_attribute(Workspace& ws, const AttributeDef& def) {
-  auto& db = ws.database();
+  auto& db = database_of(ws);
   auto& st = db.cached("INSERT INTO profile_attributes(name, type, merge) VALUES (?, ?, ?)");
   st.bind_all(def.name, value_type_name(def.type), merge_policy_name(def.merge));
   st.run();
@@ -97,7 +98,7 @@ int64_t insert_attribute(Workspace& ws, const AttributeDef& def) {
 
 int64_t save_event_type(Workspace& ws, int64_t id, std::string_view name, size_t first_position,
                         std::span<const PropertyDef> added) {
-  auto& db = ws.database();
+  auto& db = database_of(ws);
   sql::Transaction tx(db);
   if (id == 0) {
     auto& st = db.cached("INSERT INTO profile_event_types(name) VALUES (?)");
@@ -154,7 +155,7 @@ std::vector<std::string> decode_set(std::string_view text) {
 }
 
 void load(Workspace& ws, ProfileStore::Impl& im) {
-  auto& db = ws.database();
+  auto& db = database_of(ws);
   // schema
   {
     auto st = db.prepare("SELECT id, name, type, merge FROM profile_attributes ORDER BY id");

@@ -7,12 +7,13 @@
 
 #include "cdpcore/identity.hpp"
 #include "profile/store_impl.hpp"
+#include "util/impl_access.hpp"
 
 namespace cdpcore::profile_detail {
 
 // ---- SchemaView -----------------------------------------------------------------
 
-SchemaView::SchemaView(const ProfileStore& store) noexcept : im_(store.impl()) {}
+SchemaView::SchemaView(const ProfileStore& store) noexcept : im_(detail::ImplAccess::of(store)) {}
 
 uint64_t SchemaView::store_id() const noexcept { return im_.id; }
 const ProfileSchema& SchemaView::schema() const noexcept { return im_.schema; }
@@ -37,7 +38,7 @@ const EventTypeDef& SchemaView::event_type(size_t i) const noexcept { return im_
 namespace {
 // Prepares before the lock is taken: preparing takes it exclusively.
 const ProfileStore::Impl& prepared(const ProfileStore& store, bool compact_rows) {
-  const ProfileStore::Impl& im = store.impl();
+  const ProfileStore::Impl& im = detail::ImplAccess::of(store);
   im.prepare_read(compact_rows);
   return im;
 }

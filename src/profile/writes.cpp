@@ -17,6 +17,7 @@
 #include "profile/store_impl.hpp"
 #include "profile/writes_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -365,7 +366,7 @@ void SourceAssigner::assign(ProfileStore::Impl& im, const RowKeys& keys, const R
 
 void SourceAssigner::persist(ProfileStore::Impl& im) const {
   if (!im.ws || added.empty()) return;
-  auto& src = im.ws->database().cached("INSERT INTO profile_sources(id, type, value) VALUES (?, ?, ?)");
+  auto& src = database_of(*im.ws).cached("INSERT INTO profile_sources(id, type, value) VALUES (?, ?, ?)");
   for (size_t i = 0; i < added.size(); ++i) {
     src.bind_all(static_cast<int64_t>(first_new + i), added[i].first, added[i].second);
     src.run();
@@ -378,7 +379,7 @@ void SourceAssigner::apply(ProfileStore::Impl& im) const {
 
 void unretire_persist(ProfileStore::Impl& im, const std::vector<uint32_t>& persons) {
   if (!im.ws || im.retired.empty()) return;
-  auto& st = im.ws->database().cached("DELETE FROM profile_retired WHERE person = ?");
+  auto& st = database_of(*im.ws).cached("DELETE FROM profile_retired WHERE person = ?");
   for (uint32_t p : persons) {
     if (!im.retired.contains(p)) continue;
     st.bind(1, static_cast<int64_t>(p));
@@ -448,7 +449,7 @@ WriteReport ProfileStore::upsert_attributes(const RowKeys& keys, std::span<const
   std::vector<uint32_t> touched;
   {
     std::unique_ptr<sql::Transaction> tx;
-    if (im.ws) tx = std::make_unique<sql::Transaction>(im.ws->database());
+    if (im.ws) tx = std::make_unique<sql::Transaction>(database_of(*im.ws));
     if (!rk.to_create.empty()) {
       create_pending_persons(im, rk, {}, options.time, errors);
       errors.raise_unless_best_effort(options.best_effort, "upsert");
@@ -460,7 +461,7 @@ WriteReport ProfileStore::upsert_attributes(const RowKeys& keys, std::span<const
     if (im.ws) {
       sources.persist(im);
       unretire_persist(im, touched);
-      auto& db = im.ws->database();
+      auto& db = database_of(*im.ws);
       auto& put = db.cached(
           "INSERT OR REPLACE INTO profile_values(attribute, person, seq, source, value) VALUES (?, ?, ?, ?, ?)");
       auto& del = db.cached("DELETE FROM profile_values WHERE attribute = ? AND person = ?");
@@ -576,7 +577,7 @@ WriteReport ProfileStore::append_events(std::string_view event_type, const RowKe
   std::vector<uint32_t> touched;
   {
     std::unique_ptr<sql::Transaction> tx;
-    if (im.ws) tx = std::make_unique<sql::Transaction>(im.ws->database());
+    if (im.ws) tx = std::make_unique<sql::Transaction>(database_of(*im.ws));
     if (!rk.to_create.empty()) {
       create_pending_persons(im, rk, times, options.time, errors);
       errors.raise_unless_best_effort(options.best_effort, "append " + std::string(event_type));
@@ -588,7 +589,7 @@ WriteReport ProfileStore::append_events(std::string_view event_type, const RowKe
     if (im.ws) {
       sources.persist(im);
       unretire_persist(im, touched);
-      auto& db = im.ws->database();
+      auto& db = database_of(*im.ws);
       auto& ins =
           db.cached("INSERT INTO profile_events(event_type, person, time, source, props) VALUES (?, ?, ?, ?, ?)");
       std::string blob;

@@ -14,6 +14,7 @@
 #include "cdpcore/workspace.hpp"
 #include "rules/program.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -598,7 +599,7 @@ int64_t RuleSet::save(Workspace& ws, std::string_view name) const {
   if (name.empty()) throw InvalidArgument("a rule set needs a name to be saved");
   require_utf8(name, "rule set name");
   ensure_rules_tables(ws);
-  auto& db = ws.database();
+  auto& db = database_of(ws);
   sql::Transaction tx(db);
   auto& q = db.cached("SELECT COALESCE(MAX(version), 0) FROM rules_sets WHERE name = ?");
   q.bind(1, name);
@@ -614,7 +615,7 @@ int64_t RuleSet::save(Workspace& ws, std::string_view name) const {
 RuleSet RuleSet::load(const ProfileStore& store, Workspace& ws, std::string_view name, int64_t version,
                       const CompileOptions& options) {
   ensure_rules_tables(ws);
-  auto& db = ws.database();
+  auto& db = database_of(ws);
   std::string text;
   {
     auto st = db.prepare(version > 0 ? "SELECT text FROM rules_sets WHERE name = ? AND version = ?"
@@ -631,7 +632,7 @@ RuleSet RuleSet::load(const ProfileStore& store, Workspace& ws, std::string_view
 
 std::vector<int64_t> RuleSet::versions(Workspace& ws, std::string_view name) {
   ensure_rules_tables(ws);
-  auto st = ws.database().prepare("SELECT version FROM rules_sets WHERE name = ? ORDER BY version");
+  auto st = database_of(ws).prepare("SELECT version FROM rules_sets WHERE name = ? ORDER BY version");
   st.bind(1, name);
   std::vector<int64_t> out;
   while (st.step()) out.push_back(st.column_int64(0));

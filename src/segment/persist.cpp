@@ -8,6 +8,7 @@
 #include "cdpcore/workspace.hpp"
 #include "segment/engine_impl.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 namespace cdpcore {
 
@@ -67,7 +68,7 @@ std::string Impl::names_json(const Segment& s) const {
 }
 
 void Impl::load() {
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   sql::Statement st = db.prepare(
       "SELECT name, kind, definition, description, version, names, evaluated, as_of, members, log_seq "
       "FROM segment_defs ORDER BY name");
@@ -132,7 +133,7 @@ void Impl::load() {
 
 void Impl::save_definition(const Segment& s) {
   if (!ws) return;
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   sql::Transaction tx(db);
   std::vector<uint8_t> blob;
   bool with_members = s.kind == SegmentKind::fixed || s.evaluated;
@@ -162,7 +163,7 @@ void Impl::save_members(const Segment& s, const Bitmap& members, Timestamp as_of
                         std::vector<MembershipEvent>& events) {
   uint64_t seq = last_seq;
   if (ws) {
-    sql::Database& db = ws->database();
+    sql::Database& db = database_of(*ws);
     sql::Transaction tx(db);
     auto& ins = db.cached("INSERT INTO segment_log(segment, person, entered, at) VALUES(?, ?, ?, ?)");
     for (MembershipEvent& e : events) {
@@ -188,7 +189,7 @@ void Impl::save_person_events(std::vector<MembershipEvent>& events) {
   if (events.empty()) return;
   uint64_t seq = last_seq;
   if (ws) {
-    sql::Database& db = ws->database();
+    sql::Database& db = database_of(*ws);
     sql::Transaction tx(db);
     auto& ins = db.cached("INSERT INTO segment_log(segment, person, entered, at) VALUES(?, ?, ?, ?)");
     for (MembershipEvent& e : events) {
@@ -214,7 +215,7 @@ void Impl::remember_events(const std::vector<MembershipEvent>& events, uint64_t 
 
 void Impl::delete_segment(std::string_view name) {
   if (!ws) return;
-  sql::Database& db = ws->database();
+  sql::Database& db = database_of(*ws);
   sql::Transaction tx(db);
   db.cached("DELETE FROM segment_defs WHERE name = ?").bind(1, name).run();
   db.cached("DELETE FROM segment_snapshots WHERE segment = ?").bind(1, name).run();
@@ -229,7 +230,7 @@ int64_t SegmentEngine::snapshot(std::string_view name, Timestamp at, std::string
   const Bitmap& m = members(name);
   require_utf8(label, "snapshot label");
   if (impl_->ws) {
-    sql::Database& db = impl_->ws->database();
+    sql::Database& db = database_of(*impl_->ws);
     sql::Transaction tx(db);
     std::vector<uint8_t> blob = m.serialize();
     db.cached("INSERT INTO segment_snapshots(segment, at, label, size, members) VALUES(?, ?, ?, ?, ?)")
@@ -253,7 +254,7 @@ int64_t SegmentEngine::snapshot(std::string_view name, Timestamp at, std::string
 std::vector<SnapshotInfo> SegmentEngine::snapshots(std::string_view name) const {
   std::vector<SnapshotInfo> out;
   if (impl_->ws) {
-    sql::Statement& st = impl_->ws->database().cached(
+    sql::Statement& st = database_of(*impl_->ws).cached(
         "SELECT id, at, size, label FROM segment_snapshots WHERE segment = ? ORDER BY at, id");
     st.bind(1, name);
     while (st.step())
@@ -270,7 +271,7 @@ std::vector<SnapshotInfo> SegmentEngine::snapshots(std::string_view name) const 
 
 Bitmap SegmentEngine::snapshot_members(int64_t id) const {
   if (impl_->ws) {
-    sql::Statement& st = impl_->ws->database().cached("SELECT members FROM segment_snapshots WHERE id = ?");
+    sql::Statement& st = database_of(*impl_->ws).cached("SELECT members FROM segment_snapshots WHERE id = ?");
     st.bind(1, id);
     if (!st.step()) {
       st.reset();
@@ -295,7 +296,7 @@ SnapshotDiff SegmentEngine::diff(int64_t from, int64_t to) const {
 
 bool SegmentEngine::drop_snapshot(int64_t id) {
   if (impl_->ws) {
-    sql::Database& db = impl_->ws->database();
+    sql::Database& db = database_of(*impl_->ws);
     sql::Transaction tx(db);
     db.cached("DELETE FROM segment_snapshots WHERE id = ?").bind(1, id).run();
     bool dropped = db.changes() > 0;
@@ -308,7 +309,7 @@ bool SegmentEngine::drop_snapshot(int64_t id) {
 std::vector<MembershipEvent> SegmentEngine::changes_since(uint64_t cursor, size_t limit) const {
   std::vector<MembershipEvent> out;
   if (impl_->ws) {
-    sql::Statement& st = impl_->ws->database().cached(
+    sql::Statement& st = database_of(*impl_->ws).cached(
         "SELECT seq, segment, person, entered, at FROM segment_log WHERE seq > ? ORDER BY seq LIMIT ?");
     st.bind(1, static_cast<int64_t>(cursor)).bind(2, static_cast<int64_t>(limit));
     while (st.step())

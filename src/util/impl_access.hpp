@@ -9,8 +9,10 @@
 namespace cdpcore::detail {
 
 struct ImplAccess {
+  /// The representation, as the class holds it (a class that shares an
+  /// immutable Impl gives a const one).
   template <typename T>
-  static typename T::Impl& of(T& object) noexcept {
+  static decltype(auto) of(T& object) noexcept {
     return *object.impl_;
   }
   template <typename T>

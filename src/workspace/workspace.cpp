@@ -203,8 +203,6 @@ void Workspace::set_setting(std::string_view key, std::string_view value) {
       .run();
 }
 
-sql::Database& Workspace::database() noexcept { return *impl_->db; }
-
 sql::Database& database_of(Workspace& ws) noexcept { return *detail::ImplAccess::of(ws).db; }
 
 }  // namespace cdpcore

@@ -15,6 +15,7 @@
 #include "identity/value_codec.hpp"
 #include "util/sqlite.hpp"
 #include "identity_test_util.hpp"
+#include "workspace/database.hpp"
 
 using namespace cdpcore;
 using identity_test::snapshot;
@@ -123,7 +124,7 @@ TEST_CASE("identity: an invalid record rejects the whole batch unless best effor
   }
   CHECK(g.stats().identifiers == 0);  // nothing applied
   CHECK(g.stats().records == 0);
-  CHECK(ws->database().query_int64("SELECT count(*) FROM identity_identifiers") == 0);
+  CHECK(database_of(*ws).query_int64("SELECT count(*) FROM identity_identifiers") == 0);
   CHECK(g.check_batch(b).size() == 4);
 
   BatchOptions o;

@@ -14,6 +14,7 @@
 #include "cdpcore/identity.hpp"
 #include "identity/graph_impl.hpp"
 #include "identity_test_util.hpp"
+#include "util/impl_access.hpp"
 
 using namespace cdpcore;
 using identity_test::snapshot;
@@ -128,8 +129,8 @@ std::set<std::string> restored_parts() {
 
 /// Names of the restored parts in which `g` differs from `twin`.
 std::set<std::string> differing_parts(IdentityGraph& g, IdentityGraph& twin) {
-  const GraphState& a = g.impl();
-  const GraphState& b = twin.impl();
+  const GraphState& a = cdpcore::detail::ImplAccess::of(g);
+  const GraphState& b = cdpcore::detail::ImplAccess::of(twin);
   std::set<std::string> out;
   GraphState::for_each_part([&](auto role, const char* name, auto get) {
     if constexpr (decltype(role)::value == PartRole::journaled || decltype(role)::value == PartRole::restored)
@@ -142,7 +143,7 @@ std::set<std::string> differing_parts(IdentityGraph& g, IdentityGraph& twin) {
 void check_parts_same(IdentityGraph& g, IdentityGraph& twin) {
   CHECK(differing_parts(g, twin) == std::set<std::string>{});
   for (IdentityGraph* x : {&g, &twin}) {
-    const GraphState& s = x->impl();
+    const GraphState& s = cdpcore::detail::ImplAccess::of(*x);
     GraphState::for_each_part([&](auto role, const char* name, auto get) {
       if constexpr (decltype(role)::value == PartRole::undo || decltype(role)::value == PartRole::output) {
         INFO("part ", name);
@@ -173,7 +174,7 @@ TEST_CASE("identity: the batch state's part list covers every member of the grap
   // padding; one listed twice overlaps. (A member small enough to fit in the
   // padding after another could hide: the padding is bounded below.)
   IdentityGraph g;
-  const GraphState& s = g.impl();
+  const GraphState& s = cdpcore::detail::ImplAccess::of(g);
   struct Span {
     size_t at, size, align;
     std::string name;

@@ -8,6 +8,7 @@
 #include "cdpcore/error.hpp"
 #include "cdpcore/workspace.hpp"
 #include "util/sqlite.hpp"
+#include "workspace/database.hpp"
 
 using namespace cdpcore;
 namespace fs = std::filesystem;
@@ -47,14 +48,14 @@ TEST_CASE("workspace: a file workspace keeps settings, zone and schema across re
     auto ws = Workspace::open(tmp.path, o);
     ws->ensure_schema("widgets", kWidgets);
     ws->set_setting("owner", "crm");
-    ws->database().exec("INSERT INTO widget(name, colour) VALUES('a', 'red')");
+    database_of(*ws).exec("INSERT INTO widget(name, colour) VALUES('a', 'red')");
   }
   auto ws = Workspace::open(tmp.path);
   CHECK(ws->time_zone().name() == "Asia/Shanghai");
   CHECK(ws->schema_version("widgets") == 2);
   CHECK(ws->setting("owner") == std::optional<std::string>("crm"));
-  CHECK(ws->database().query_int64("SELECT count(*) FROM widget WHERE colour = 'red'") == 1);
-  CHECK(ws->database().query_int64("PRAGMA journal_mode = wal") >= 0);
+  CHECK(database_of(*ws).query_int64("SELECT count(*) FROM widget WHERE colour = 'red'") == 1);
+  CHECK(database_of(*ws).query_int64("PRAGMA journal_mode = wal") >= 0);
 }
 
 TEST_CASE("workspace: migrations apply only the missing steps") {
@@ -64,7 +65,7 @@ TEST_CASE("workspace: migrations apply only the missing steps") {
   ws->ensure_schema("widgets", kWidgets);
   CHECK(ws->schema_version("widgets") == 2);
   ws->ensure_schema("widgets", kWidgets);  // idempotent
-  CHECK(ws->database().query_int64("SELECT count(*) FROM pragma_table_info('widget')") == 3);
+  CHECK(database_of(*ws).query_int64("SELECT count(*) FROM pragma_table_info('widget')") == 3);
 }
 
 TEST_CASE("workspace: a failed migration leaves the schema as it was") {
@@ -72,7 +73,7 @@ TEST_CASE("workspace: a failed migration leaves the schema as it was") {
   constexpr Migration bad[] = {{1, "CREATE TABLE t1(a);"}, {2, "CREATE TABLE t2(a); THIS IS NOT SQL;"}};
   CHECK_THROWS_AS(ws->ensure_schema("bad", bad), Error);
   CHECK(ws->schema_version("bad") == 0);
-  CHECK(ws->database().query_int64("SELECT count(*) FROM sqlite_master WHERE name IN ('t1','t2')") == 0);
+  CHECK(database_of(*ws).query_int64("SELECT count(*) FROM sqlite_master WHERE name IN ('t1','t2')") == 0);
 }
 
 TEST_CASE("workspace: a component schema newer than the library is refused") {
@@ -145,7 +146,7 @@ TEST_CASE("workspace: missing files with create=false, and read-only opens") {
 
 TEST_CASE("workspace: transactions roll back unless committed, and nest as savepoints") {
   auto ws = Workspace::open(":memory:");
-  auto& db = ws->database();
+  auto& db = database_of(*ws);
   db.exec("CREATE TABLE t(a INTEGER)");
   {
     sql::Transaction tx(db);
