@@ -270,7 +270,8 @@ struct PersonConsentCheck {
 struct FilterOptions : CheckOptions {
   /// Also list, per allowed person, the identifiers that may be contacted.
   bool with_identifiers = false;
-  /// Worker threads for large segments; 0 = every hardware thread.
+  /// Worker threads for large segments, the calling thread included; 0 =
+  /// every hardware thread (std::thread::hardware_concurrency()).
   unsigned threads = 0;
 };
 

@@ -139,7 +139,7 @@ using NormalizeFn = std::function<std::string(std::string_view raw)>;
 struct IdentifierTypeOptions {
   Normalizer normalizer = Normalizer::trim;
   NormalizeFn custom_normalizer;    // required for Normalizer::custom (not stored in the file)
-  bool custom_thread_safe = false;  // the callback may run on two threads at once
+  bool custom_thread_safe = false;  // the callback may run on several threads at once
   std::string phone_region = "CN";  // default region of Normalizer::phone (ISO 3166 alpha-2)
   bool email_fold_providers = false;
   /// At most this many identifiers of the type per person (0 = unlimited) …
@@ -526,7 +526,8 @@ class CDP_API IdentityGraph {
   std::optional<IdentifierInfo> identifier(IdentifierId id) const;
   /// Many values of one type: writes one ordinal per value (kNoPerson when
   /// unknown, invalid or blocked). `out.size()` must equal `raw_values.size()`.
-  /// Normalises on two threads when the batch is large.
+  /// Normalises on every hardware thread from 20,000 values (when the type's
+  /// normaliser may run on several threads at once).
   void ordinals_of(TypeId type, std::span<const std::string_view> raw_values, std::span<PersonOrdinal> out) const;
 
   std::optional<PersonKey> key_of(PersonOrdinal ordinal) const noexcept;

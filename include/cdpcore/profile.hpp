@@ -22,7 +22,7 @@
 // skipped and listed in the report).
 //
 // Thread safety: one writer at a time. Const member functions may run
-// concurrently with each other (the tag engine evaluates from two threads),
+// concurrently with each other (the tag engine evaluates from several threads),
 // never concurrently with a write.
 #pragma once
 

@@ -133,7 +133,7 @@ cdp_status cdp_rules_evaluate(const cdp_rule_set* rs, const cdp_profile_store* s
   capi::arg_not_null(rs, "rule set");
   capi::arg_not_null(store, "store");
   EvalOptions o;
-  o.threads = threads ? threads : 2;
+  o.threads = threads;
   *out = new cdp_tag_results{rs->rs.evaluate_all(store->store, as_of, o)};
   CDP_API_END()
 }

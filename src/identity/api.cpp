@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cdpcore/hash.hpp"
 #include "cdpcore/utf8.hpp"
 #include "identity/batch_impl.hpp"
 #include "identity/graph_impl.hpp"
+#include "util/parallel.hpp"
 #include "util/sqlite.hpp"
 
 namespace cdpcore::idg {
@@ -366,14 +366,10 @@ void IdentityGraph::ordinals_of(TypeId type, std::span<const std::string_view> r
       out[i] = r;
     }
   };
+  // Chunks of at least 10,000 values: below that a thread costs more than it saves.
   const size_t n = raw_values.size();
-  if (n >= 20000 && t.parallel_safe()) {
-    std::thread w(work, n / 2, n);
-    work(0, n / 2);
-    w.join();
-  } else {
-    work(0, n);
-  }
+  const size_t chunks = t.parallel_safe() ? std::max<size_t>(1, n / 10000) : 1;
+  util::parallel_for(chunks, 0, [&](size_t c, unsigned) { work(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 std::optional<PersonKey> IdentityGraph::key_of(PersonOrdinal ordinal) const noexcept {
