@@ -159,7 +159,10 @@ struct StoredConsentRecord {
 };
 
 /// A purpose of processing. Names are dotted paths: "marketing.sms" is a
-/// child of "marketing"; the parent must exist.
+/// child of "marketing"; the parent must exist. Each segment follows the
+/// library's one rule for names (letters of any script, digits and '_', not
+/// starting with a digit, not a word the rule language reserves), the whole
+/// at most 128 bytes; channel names follow it too.
 struct PurposeSpec {
   std::string name;
   std::string description;

@@ -93,7 +93,7 @@ inline constexpr PersonKey kNoKey = 0;
 inline constexpr IdentifierId kNoIdentifier = 0xFFFFFFFFu;
 inline constexpr RecordId kNoRecord = ~RecordId{0};
 inline constexpr TypeId kNoType = 0xFFFFFFFFu;
-/// At most this many identifier types (names of up to 64 bytes).
+/// At most this many identifier types (names of up to 128 bytes).
 inline constexpr uint32_t kMaxIdentifierTypes = 255;
 /// The longest identifier value any type accepts (after normalisation).
 inline constexpr uint32_t kMaxIdentifierLength = 1023;
@@ -477,7 +477,9 @@ class CDP_API IdentityGraph {
   /// same normaliser, storage and input kind (limits, priority, TTL and
   /// thresholds are then updated; a custom normaliser / hash key supplied
   /// again). Throws Conflict when those differ, InvalidArgument for bad
-  /// options (names: 1..64 bytes of [A-Za-z0-9_.:-]).
+  /// options or a name outside the library's one rule for names: 1..128
+  /// bytes of letters (any script), digits and '_', not starting with a
+  /// digit, not a word the rule language reserves.
   TypeId register_type(std::string_view name, const IdentifierTypeOptions& options);
   /// Registers phone (CN, limit 3, priority 80, auto-block 5), email
   /// (limit 5, 70, auto-block 5), unionid (limit 1, 90), openid_mp,

@@ -9,6 +9,7 @@
 #include "cdpcore/utf8.hpp"
 #include "identity/batch_impl.hpp"
 #include "identity/graph_impl.hpp"
+#include "util/names.hpp"
 #include "util/parallel.hpp"
 #include "util/sqlite.hpp"
 
@@ -122,6 +123,8 @@ TypeId IdentityGraph::register_type(std::string_view name, const IdentifierTypeO
   if (g.types.size() >= kMaxIdentifierTypes) {
     throw LimitError("identity graph: at most " + std::to_string(kMaxIdentifierTypes) + " identifier types");
   }
+  // Checked when defined, not when loaded: names stored under an earlier rule still open.
+  util::validate_name(name, "identifier type name");
   auto t = std::make_unique<TypeState>();
   t->id = static_cast<TypeId>(g.types.size());
   t->name = std::string(name);
