@@ -158,7 +158,10 @@ struct StoredConsentRecord {
 };
 
 /// A purpose of processing. Names are dotted paths: "marketing.sms" is a
-/// child of "marketing"; the parent must exist.
+/// child of "marketing"; the parent must exist. Each segment follows the
+/// library's one rule for names (letters of any script, digits and '_', not
+/// starting with a digit, not a word the rule language reserves), the whole
+/// at most 128 bytes; channel names follow it too.
 struct PurposeSpec {
   std::string name;
   std::string description;
@@ -269,7 +272,8 @@ struct PersonConsentCheck {
 struct FilterOptions : CheckOptions {
   /// Also list, per allowed person, the identifiers that may be contacted.
   bool with_identifiers = false;
-  /// Worker threads for large segments; 0 = every hardware thread.
+  /// Worker threads for large segments, the calling thread included; 0 =
+  /// every hardware thread (std::thread::hardware_concurrency()).
   unsigned threads = 0;
 };
 

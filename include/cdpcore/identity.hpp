@@ -93,7 +93,7 @@ inline constexpr PersonKey kNoKey = 0;
 inline constexpr IdentifierId kNoIdentifier = 0xFFFFFFFFu;
 inline constexpr RecordId kNoRecord = ~RecordId{0};
 inline constexpr TypeId kNoType = 0xFFFFFFFFu;
-/// At most this many identifier types (names of up to 64 bytes).
+/// At most this many identifier types (names of up to 128 bytes).
 inline constexpr uint32_t kMaxIdentifierTypes = 255;
 /// The longest identifier value any type accepts (after normalisation).
 inline constexpr uint32_t kMaxIdentifierLength = 1023;
@@ -139,7 +139,7 @@ using NormalizeFn = std::function<std::string(std::string_view raw)>;
 struct IdentifierTypeOptions {
   Normalizer normalizer = Normalizer::trim;
   NormalizeFn custom_normalizer;    // required for Normalizer::custom (not stored in the file)
-  bool custom_thread_safe = false;  // the callback may run on two threads at once
+  bool custom_thread_safe = false;  // the callback may run on several threads at once
   std::string phone_region = "CN";  // default region of Normalizer::phone (ISO 3166 alpha-2)
   bool email_fold_providers = false;
   /// At most this many identifiers of the type per person (0 = unlimited) …
@@ -477,7 +477,9 @@ class IdentityGraph {
   /// same normaliser, storage and input kind (limits, priority, TTL and
   /// thresholds are then updated; a custom normaliser / hash key supplied
   /// again). Throws Conflict when those differ, InvalidArgument for bad
-  /// options (names: 1..64 bytes of [A-Za-z0-9_.:-]).
+  /// options or a name outside the library's one rule for names: 1..128
+  /// bytes of letters (any script), digits and '_', not starting with a
+  /// digit, not a word the rule language reserves.
   TypeId register_type(std::string_view name, const IdentifierTypeOptions& options);
   /// Registers phone (CN, limit 3, priority 80, auto-block 5), email
   /// (limit 5, 70, auto-block 5), unionid (limit 1, 90), openid_mp,
@@ -526,7 +528,8 @@ class IdentityGraph {
   std::optional<IdentifierInfo> identifier(IdentifierId id) const;
   /// Many values of one type: writes one ordinal per value (kNoPerson when
   /// unknown, invalid or blocked). `out.size()` must equal `raw_values.size()`.
-  /// Normalises on two threads when the batch is large.
+  /// Normalises on every hardware thread from 20,000 values (when the type's
+  /// normaliser may run on several threads at once).
   void ordinals_of(TypeId type, std::span<const std::string_view> raw_values, std::span<PersonOrdinal> out) const;
 
   std::optional<PersonKey> key_of(PersonOrdinal ordinal) const noexcept;

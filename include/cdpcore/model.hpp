@@ -75,7 +75,8 @@ enum class PredictType : uint8_t { transformed = 0, margin = 1 };
 
 struct PredictOptions {
   PredictType output = PredictType::transformed;
-  /// Worker threads for batch scoring; 0 = every hardware thread.
+  /// Worker threads for batch scoring, the calling thread included; 0 =
+  /// every hardware thread (std::thread::hardware_concurrency()).
   unsigned threads = 0;
 };
 

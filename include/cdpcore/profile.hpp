@@ -22,7 +22,7 @@
 // skipped and listed in the report).
 //
 // Thread safety: one writer at a time. Const member functions may run
-// concurrently with each other (the tag engine evaluates from two threads),
+// concurrently with each other (the tag engine evaluates from several threads),
 // never concurrently with a write.
 #pragma once
 
@@ -311,8 +311,10 @@ class ProfileStore {
   uint64_t generation() const noexcept;
 
   // ---- schema -----------------------------------------------------------
-  /// Adds an attribute. Names: letters, digits, '_' (not starting with a
-  /// digit; UTF-8 letters allowed), unique among attributes, at most 128 bytes.
+  /// Adds an attribute. Names (of attributes, event types and properties):
+  /// 1..128 bytes of letters (any script), digits and '_', not starting with
+  /// a digit, not a word the rule language reserves (and, time, tag, …);
+  /// unique among attributes.
   /// Throws Conflict when it exists with another type, InvalidArgument for a
   /// bad name or type; an identical definition is a no-op.
   void define_attribute(const AttributeDef& def);

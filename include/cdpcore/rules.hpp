@@ -14,7 +14,7 @@
 // that generate rules; the two convert both ways without loss.
 //
 //   auto rs = cdpcore::RuleSet::compile(store, text);        // once
-//   auto all = rs.evaluate_all(store, as_of);                 // everyone, 2 threads
+//   auto all = rs.evaluate_all(store, as_of);                 // everyone, every hardware thread
 //   auto one = rs.evaluate_person(store, person, as_of);      // one person, all rules
 //   rs.update(all, store, report.touched, as_of);             // incremental
 //
@@ -193,7 +193,7 @@ struct ExternalName {
   /// boolean, int64 or float64.
   ValueType type = ValueType::boolean;
   /// Fills values[i] and valid[i] (0 = null) for persons[i]. Booleans as
-  /// 0.0 / 1.0. Called from the evaluating threads (possibly two at once).
+  /// 0.0 / 1.0. Called from the evaluating threads (possibly several at once).
   std::function<void(std::span<const PersonOrdinal> persons, std::span<double> values, std::span<uint8_t> valid)>
       fetch;
 };
@@ -208,8 +208,11 @@ struct CompileOptions {
 };
 
 struct EvalOptions {
-  /// Worker threads for batch evaluation (1 = the calling thread only).
-  unsigned threads = 2;
+  /// Worker threads for batch evaluation, the calling thread included
+  /// (1 = the calling thread only); 0 = every hardware thread
+  /// (std::thread::hardware_concurrency()), the default of every `threads`
+  /// option in the library.
+  unsigned threads = 0;
   /// Called with (persons done, persons total); return false to cancel
   /// (evaluation then throws Cancelled).
   std::function<bool(uint64_t, uint64_t)> progress;

@@ -251,8 +251,9 @@ class SegmentEngine {
   /// name, TypeError for a misuse (a value tag as a condition, a label
   /// compared with a number), InvalidArgument for a cycle between segments
   /// (naming the cycle), Conflict when the name exists. Members are computed
-  /// by evaluate(). Names: letters, digits and '_', not starting with a digit,
-  /// at most 128 bytes.
+  /// by evaluate(). Names (of segments, tags and traits): 1..128 bytes of
+  /// letters (any script), digits and '_', not starting with a digit, not a
+  /// word the rule language reserves.
   SegmentInfo define(std::string_view name, std::string_view definition, const DefineOptions& options = {});
   /// Defines a fixed segment with the given members.
   SegmentInfo define_fixed(std::string_view name, Bitmap members, const DefineOptions& options = {});

@@ -16,14 +16,12 @@
 // no contactable identifiers asked for. Persons with person-level records or
 // preferences of their own still go through the general path.
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <memory>
-#include <thread>
 
 #include "cdpcore/consent.hpp"
 #include "cdpcore/identity.hpp"
 #include "consent/consent_impl.hpp"
+#include "util/parallel.hpp"
 
 namespace cdpcore {
 
@@ -40,28 +38,11 @@ constexpr uint16_t kPackedChannel = uint16_t{1} << 9;    // of a type that recei
 constexpr uint16_t kPackedPrefs = uint16_t{1} << 10;     // has its own preferences
 
 // Runs fn(chunk, begin, end) over [0, n) in chunks of `chunk` items on
-// `threads` threads (the calling thread one of them), each taking the next
-// chunk when done with one: a thread that gets no core for a while (a shared
-// machine) leaves its work to the others instead of holding up the call.
-// Rethrows the first exception.
+// `threads` threads (util::parallel_for: threads take chunks as they free up).
 template <typename F>
 void parallel_chunks(size_t n, size_t chunk, unsigned threads, F&& fn) {
-  std::atomic<size_t> next{0};
-  std::vector<std::exception_ptr> errors(threads);
-  auto run = [&](unsigned t) {
-    try {
-      for (size_t c = next++; c * chunk < n; c = next++) fn(c, c * chunk, std::min(n, (c + 1) * chunk));
-    } catch (...) {
-      errors[t] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> workers;
-  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(run, t);
-  run(0);
-  for (auto& w : workers) w.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  util::parallel_for((n + chunk - 1) / chunk, threads,
+                     [&](size_t c, unsigned) { fn(c, c * chunk, std::min(n, (c + 1) * chunk)); });
 }
 
 // The result of one chunk of members, concatenated in order.
@@ -85,8 +66,8 @@ ConsentFilterResult Consent::filter(const Bitmap& persons, std::string_view purp
   const std::vector<uint32_t> members = persons.to_vector();
 
   constexpr size_t kChunk = 32768;  // below this, a thread costs more than it saves
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, members.size() / kChunk + 1));
+  const unsigned threads = static_cast<unsigned>(
+      std::min<size_t>(util::resolve_threads(options.threads), members.size() / kChunk + 1));
   std::vector<Part> parts((members.size() + kChunk - 1) / kChunk);
 
   // The bulk passes scan every subject once: worth it for a segment that is

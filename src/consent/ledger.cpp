@@ -12,6 +12,7 @@
 #include "cdpcore/utf8.hpp"
 #include "cdpcore/workspace.hpp"
 #include "consent/consent_impl.hpp"
+#include "util/names.hpp"
 #include "util/sqlite.hpp"
 #include "workspace/database.hpp"
 
@@ -602,7 +603,9 @@ Prefs parse_prefs(const Consent::Impl& m, const ContactPreferences& p, const Wor
 uint32_t subject_for_write(Consent::Impl& m, const ConsentSubject& subject, std::string* normalized, bool* created) {
   require_utf8(subject.type, "subject type");
   require_utf8(subject.value, "subject value");
-  if (subject.type.empty() || subject.type.size() > 64) throw InvalidArgument("subject type must be 1..64 bytes");
+  if (subject.type.empty() || subject.type.size() > util::kMaxNameBytes) {
+    throw InvalidArgument("subject type must be 1.." + std::to_string(util::kMaxNameBytes) + " bytes");
+  }
   if (subject.value.empty() || subject.value.size() > 1023) throw InvalidArgument("subject value must be 1..1023 bytes");
   *normalized = m.normalize(subject.type, subject.value);
   if (m.is_suppressed_value(subject.type, *normalized)) {

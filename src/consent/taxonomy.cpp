@@ -8,6 +8,7 @@
 #include "cdpcore/error.hpp"
 #include "cdpcore/utf8.hpp"
 #include "consent/consent_impl.hpp"
+#include "util/names.hpp"
 #include "util/sqlite.hpp"
 #include "workspace/database.hpp"
 
@@ -18,33 +19,6 @@ using namespace consent_detail;
 namespace {
 
 constexpr size_t kMaxTextLength = 4096;
-
-bool valid_name_char(char c, bool allow_dot) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (allow_dot && c == '.');
-}
-
-void check_purpose_name(std::string_view name) {
-  if (name.empty() || name.size() > 128) throw InvalidArgument("purpose name must be 1..128 bytes");
-  if (name.front() == '.' || name.back() == '.' || name.find("..") != std::string_view::npos) {
-    throw InvalidArgument("purpose \"" + std::string(name) + "\": empty path segment");
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!valid_name_char(name[i], true)) {
-      throw InvalidArgument("purpose \"" + std::string(name) + "\": character " + std::to_string(i) +
-                            " is not one of [a-z0-9_.]");
-    }
-  }
-}
-
-void check_channel_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) throw InvalidArgument("channel name must be 1..64 bytes");
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!valid_name_char(name[i], false)) {
-      throw InvalidArgument("channel \"" + std::string(name) + "\": character " + std::to_string(i) +
-                            " is not one of [a-z0-9_]");
-    }
-  }
-}
 
 void check_text(std::string_view s, std::string_view what, size_t max = kMaxTextLength) {
   require_utf8(s, what);
@@ -193,7 +167,7 @@ uint16_t Consent::Impl::channel_id(std::string_view name) const {
 
 void Consent::define_purpose(const PurposeSpec& spec) {
   Impl& m = *impl_;
-  check_purpose_name(spec.name);
+  util::validate_name(spec.name, "purpose", util::NameShape::dotted);
   check_text(spec.description, "purpose description");
   const bool exists = m.purpose_ids.count(spec.name) != 0;
   auto dot = spec.name.rfind('.');
@@ -232,12 +206,14 @@ void Consent::define_purpose(const PurposeSpec& spec) {
 
 void Consent::define_channel(const ChannelSpec& spec) {
   Impl& m = *impl_;
-  check_channel_name(spec.name);
+  util::validate_name(spec.name, "channel");
+  // References to subject types (as consent records name them, checked no
+  // further there), stored comma-separated.
   for (const auto& t : spec.identifier_types) {
     if (t.empty() || t.find(',') != std::string::npos) {
       throw InvalidArgument("channel \"" + spec.name + "\": identifier type \"" + t + "\" is empty or has a comma");
     }
-    check_text(t, "identifier type", 64);
+    check_text(t, "identifier type", util::kMaxNameBytes);
   }
   const bool exists = m.channel_ids.count(spec.name) != 0;
   if (!exists && m.channels.size() > kMaxChannels) throw LimitError("consent: at most 255 channels");

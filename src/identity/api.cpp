@@ -4,12 +4,13 @@
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cdpcore/hash.hpp"
 #include "cdpcore/utf8.hpp"
 #include "identity/batch_impl.hpp"
 #include "identity/graph_impl.hpp"
+#include "util/names.hpp"
+#include "util/parallel.hpp"
 #include "util/sqlite.hpp"
 #include "util/impl_access.hpp"
 
@@ -123,6 +124,8 @@ TypeId IdentityGraph::register_type(std::string_view name, const IdentifierTypeO
   if (g.types.size() >= kMaxIdentifierTypes) {
     throw LimitError("identity graph: at most " + std::to_string(kMaxIdentifierTypes) + " identifier types");
   }
+  // Checked when defined, not when loaded: names stored under an earlier rule still open.
+  util::validate_name(name, "identifier type name");
   auto t = std::make_unique<TypeState>();
   t->id = static_cast<TypeId>(g.types.size());
   t->name = std::string(name);
@@ -367,14 +370,10 @@ void IdentityGraph::ordinals_of(TypeId type, std::span<const std::string_view> r
       out[i] = r;
     }
   };
+  // Chunks of at least 10,000 values: below that a thread costs more than it saves.
   const size_t n = raw_values.size();
-  if (n >= 20000 && t.parallel_safe()) {
-    std::thread w(work, n / 2, n);
-    work(0, n / 2);
-    w.join();
-  } else {
-    work(0, n);
-  }
+  const size_t chunks = t.parallel_safe() ? std::max<size_t>(1, n / 10000) : 1;
+  util::parallel_for(chunks, 0, [&](size_t c, unsigned) { work(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 std::optional<PersonKey> IdentityGraph::key_of(PersonOrdinal ordinal) const noexcept {

@@ -1,16 +1,15 @@
-// Batches: RecordBatch, the linking driver (normalisation on two threads,
+// Batches: RecordBatch, the linking driver (normalisation on every thread,
 // pipelined with the single-threaded linking), the commit's change log and events
 // (begin, rollback and commit of the state itself: batch_state.cpp).
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <numeric>
-#include <thread>
+#include <optional>
 
 #include "cdpcore/hash.hpp"
 #include "cdpcore/utf8.hpp"
 #include "identity/batch_impl.hpp"
 #include "identity/graph_impl.hpp"
+#include "util/parallel.hpp"
 #include "util/sqlite.hpp"
 
 namespace cdpcore {
@@ -242,15 +241,21 @@ class Scratch {
   size_t used_ = 0;
 };
 
+/// One chunk of records being normalised, with one scratch per thread.
 struct Job {
+  static constexpr size_t kBlock = 256;       // records per unit of parallel work
   size_t first = 0, last = 0;                 // positions in `order`
   std::vector<uint64_t> begin;                // per record: first slot in items
   std::vector<GraphState::Item> items;
   std::vector<uint8_t> bad_record;            // per record: 1 when rejected as a whole
-  std::vector<std::vector<RecordError>> errors;  // per thread
-  Scratch scratch[2];
-  std::atomic<size_t> next_block{0};
-  std::exception_ptr failure;
+  struct PerThread {
+    std::vector<RecordError> errors;
+    Scratch scratch;
+    std::string buf;
+  };
+  std::vector<PerThread> per_thread;
+
+  size_t blocks() const { return (last - first + kBlock - 1) / kBlock; }
 };
 
 struct Driver {
@@ -318,7 +323,7 @@ struct Driver {
     }
   }
 
-  void prepare(Job& job, size_t first, size_t last) {
+  void prepare(Job& job, size_t first, size_t last, unsigned threads) {
     job.first = first;
     job.last = last;
     const size_t m = last - first;
@@ -332,17 +337,18 @@ struct Driver {
     job.begin[m] = total;
     job.items.resize(total);
     job.bad_record.assign(m, 0);
-    job.errors.assign(2, {});
-    job.scratch[0].reset();
-    job.scratch[1].reset();
-    job.next_block.store(0);
-    job.failure = nullptr;
+    job.per_thread.resize(threads);
+    for (auto& t : job.per_thread) {
+      t.errors.clear();
+      t.scratch.reset();
+    }
   }
 
-  void normalise_record(Job& job, size_t k, int thread, std::string& buf) {
+  void normalise_record(Job& job, size_t k, Job::PerThread& mine) {
     const uint32_t r = order[job.first + k];
     const uint64_t s = b.rec_start[r], e = b.rec_end(r);
-    auto& errs = job.errors[thread];
+    std::string& buf = mine.buf;
+    auto& errs = mine.errors;
     if (e == s) {
       job.bad_record[k] = 1;
       errs.push_back({r, SIZE_MAX, ErrorCode::invalid_argument, "record " + std::to_string(r) + ": no identifiers"});
@@ -375,7 +381,7 @@ struct Driver {
           why = ts.opt.normalizer == Normalizer::custom ? "the type's custom normaliser is not set (set_custom_normalizer)"
                                                         : "the type's hash key is not set (set_hash_key)";
         } else if (normalize_value(ts, b.value(i), buf, v, &ne)) {
-          if (!buf.empty() && v.data() == buf.data()) v = job.scratch[thread].keep(v);  // else a view of the input
+          if (!buf.empty() && v.data() == buf.data()) v = mine.scratch.keep(v);  // else a view of the input
           out.value = v;
           out.type = t;
           out.hash = hash_identifier(t, v);
@@ -397,22 +403,18 @@ struct Driver {
     if (valid == 0) job.bad_record[k] = 1;
   }
 
-  void run_blocks(Job& job, int thread) {
-    try {
-      std::string buf;
-      constexpr size_t kBlock = 256;
-      const size_t m = job.last - job.first;
-      for (;;) {
-        const size_t blk = job.next_block.fetch_add(1);
-        const size_t k0 = blk * kBlock;
-        if (k0 >= m) break;
-        const size_t k1 = std::min(m, k0 + kBlock);
-        for (size_t k = k0; k < k1; ++k) normalise_record(job, k, thread, buf);
-      }
-    } catch (...) {
-      job.failure = std::current_exception();
-    }
+  void normalise_block(Job& job, size_t blk, unsigned thread) {
+    const size_t m = job.last - job.first;
+    const size_t k1 = std::min(m, (blk + 1) * Job::kBlock);
+    for (size_t k = blk * Job::kBlock; k < k1; ++k) normalise_record(job, k, job.per_thread[thread]);
   }
+};
+
+/// The parallel work of normalising one job's records.
+struct NormaliseBlocks {
+  Driver* d;
+  Job* job;
+  void operator()(size_t blk, unsigned thread) const { d->normalise_block(*job, blk, thread); }
 };
 
 }  // namespace
@@ -424,7 +426,9 @@ BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const Bat
   if (n == 0) return res;
   Driver d(g, b, opt);
   constexpr size_t kChunk = 16384;
-  const bool parallel = d.parallel && b.items() >= 4096;
+  // Normalisation runs on every thread (util::default_threads) when the
+  // types' normalisers allow it and the batch is worth it, else inline.
+  const unsigned threads = d.parallel && b.items() >= 4096 ? util::default_threads() : 1;
   Job jobs[2];
   GraphState::LinkCounters counters;
   std::vector<GraphState::Item> compact;
@@ -441,69 +445,53 @@ BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const Bat
     reserve_more(g.rec_src, n);
     size_t first = 0;
     size_t cur = 0;
-    d.prepare(jobs[cur], 0, std::min(n, kChunk));
-    if (parallel) {
-      std::thread w([&] { d.run_blocks(jobs[cur], 1); });
-      d.run_blocks(jobs[cur], 0);
-      w.join();
-    } else {
-      d.run_blocks(jobs[cur], 0);
-    }
+    d.prepare(jobs[cur], 0, std::min(n, kChunk), threads);
+    util::parallel_for(jobs[cur].blocks(), threads, NormaliseBlocks{&d, &jobs[cur]});
     while (first < n) {
       Job& job = jobs[cur];
-      if (job.failure) std::rethrow_exception(job.failure);
       const size_t last = job.last;
-      // Start normalising the next chunk while this one is linked.
+      // The other threads start normalising the next chunk while this one is
+      // linked; the calling thread joins them when done linking. Leaving the
+      // scope by an exception stops them and waits.
       Job& nextj = jobs[cur ^ 1];
       const bool has_next = last < n;
-      std::thread worker;
+      std::optional<util::ParallelRun<NormaliseBlocks>> next_run;
       if (has_next) {
-        d.prepare(nextj, last, std::min(n, last + kChunk));
-        if (parallel) worker = std::thread([&] { d.run_blocks(nextj, 1); });
+        d.prepare(nextj, last, std::min(n, last + kChunk), threads);
+        next_run.emplace(nextj.blocks(), threads, NormaliseBlocks{&d, &nextj});
       }
-      try {
-        std::vector<RecordError> errs;
-        for (auto& v : job.errors) errs.insert(errs.end(), v.begin(), v.end());
-        if (!errs.empty() && opt.mode == BatchMode::all_or_nothing) {
-          std::sort(errs.begin(), errs.end(),
-                    [](const RecordError& x, const RecordError& y) { return x.record < y.record; });
-          std::string msg = "batch rejected, nothing applied: " + errs[0].message;
-          const size_t show = std::min<size_t>(errs.size(), 5);
-          for (size_t i = 1; i < show; ++i) msg += "; " + errs[i].message;
-          if (errs.size() > show) msg += "; and " + std::to_string(errs.size() - show) + " more";
-          throw_code(errs[0].code, msg);
-        }
-        for (auto& e : errs) res.errors.push_back(std::move(e));
-        constexpr size_t kWindow = 64;  // records resolved together (prefetching)
-        for (size_t k = 0; k < last - job.first; ++k) {
-          if (k % kWindow == 0) {
-            const size_t k1 = std::min(last - job.first, k + kWindow);
-            g.resolve_items(job.items.data() + job.begin[k], job.begin[k1] - job.begin[k]);
-          }
-          const uint32_t r = d.order[job.first + k];
-          if (job.bad_record[k]) {
-            ++res.rejected;
-            continue;
-          }
-          compact.clear();
-          for (uint64_t i = job.begin[k]; i < job.begin[k + 1]; ++i)
-            if (job.items[i].type != kNone) compact.push_back(job.items[i]);
-          if (src_map[b.src[r]] == kNone) src_map[b.src[r]] = g.source_id(b.sources[b.src[r]]);
-          const RecordId rid = g.apply_record(compact.data(), compact.size(), b.times[r], src_map[b.src[r]], counters);
-          ++res.records;
-          if (opt.return_record_ids) res.record_ids[r] = rid;
-        }
-      } catch (...) {
-        if (worker.joinable()) {
-          d.run_blocks(nextj, 0);
-          worker.join();
-        }
-        throw;
+      std::vector<RecordError> errs;
+      for (auto& t : job.per_thread) errs.insert(errs.end(), t.errors.begin(), t.errors.end());
+      if (!errs.empty() && opt.mode == BatchMode::all_or_nothing) {
+        std::sort(errs.begin(), errs.end(),
+                  [](const RecordError& x, const RecordError& y) { return x.record < y.record; });
+        std::string msg = "batch rejected, nothing applied: " + errs[0].message;
+        const size_t show = std::min<size_t>(errs.size(), 5);
+        for (size_t i = 1; i < show; ++i) msg += "; " + errs[i].message;
+        if (errs.size() > show) msg += "; and " + std::to_string(errs.size() - show) + " more";
+        throw_code(errs[0].code, msg);
       }
-      if (has_next) {
-        d.run_blocks(nextj, 0);
-        if (worker.joinable()) worker.join();
+      for (auto& e : errs) res.errors.push_back(std::move(e));
+      constexpr size_t kWindow = 64;  // records resolved together (prefetching)
+      for (size_t k = 0; k < last - job.first; ++k) {
+        if (k % kWindow == 0) {
+          const size_t k1 = std::min(last - job.first, k + kWindow);
+          g.resolve_items(job.items.data() + job.begin[k], job.begin[k1] - job.begin[k]);
+        }
+        const uint32_t r = d.order[job.first + k];
+        if (job.bad_record[k]) {
+          ++res.rejected;
+          continue;
+        }
+        compact.clear();
+        for (uint64_t i = job.begin[k]; i < job.begin[k + 1]; ++i)
+          if (job.items[i].type != kNone) compact.push_back(job.items[i]);
+        if (src_map[b.src[r]] == kNone) src_map[b.src[r]] = g.source_id(b.sources[b.src[r]]);
+        const RecordId rid = g.apply_record(compact.data(), compact.size(), b.times[r], src_map[b.src[r]], counters);
+        ++res.records;
+        if (opt.return_record_ids) res.record_ids[r] = rid;
       }
+      if (next_run) next_run->join();
       if (opt.progress && !opt.progress(last, n)) throw Cancelled("link_batch: cancelled by the progress callback");
       first = last;
       cur ^= 1;
@@ -539,10 +527,9 @@ std::vector<RecordError> check_batch_impl(const GraphState& g, const RecordBatch
   std::vector<RecordError> out;
   Job job;
   for (size_t first = 0; first < b.records(); first += 16384) {
-    d.prepare(job, first, std::min(b.records(), first + 16384));
-    d.run_blocks(job, 0);
-    if (job.failure) std::rethrow_exception(job.failure);
-    for (auto& v : job.errors) out.insert(out.end(), v.begin(), v.end());
+    d.prepare(job, first, std::min(b.records(), first + 16384), 1);
+    util::parallel_for(job.blocks(), 1, NormaliseBlocks{&d, &job});
+    for (auto& t : job.per_thread) out.insert(out.end(), t.errors.begin(), t.errors.end());
   }
   std::sort(out.begin(), out.end(), [](const RecordError& x, const RecordError& y) { return x.record < y.record; });
   return out;

@@ -76,15 +76,6 @@ void IdentityListener::on_rolled_back() {}
 namespace cdpcore::idg {
 
 namespace {
-bool valid_type_name(std::string_view n) {
-  if (n.empty() || n.size() > 64) return false;
-  for (char c : n) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '.' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 int32_t minutes_of(Timestamp d, const char* what, const std::string& type) {
   if (d < 0) throw InvalidArgument("identifier type \"" + type + "\": " + what + " must not be negative");
   if (d == 0) return 0;
@@ -95,10 +86,6 @@ int32_t minutes_of(Timestamp d, const char* what, const std::string& type) {
 }  // namespace
 
 void finish_type(TypeState& t, const IdentityOptions& g) {
-  if (!valid_type_name(t.name)) {
-    throw InvalidArgument("identifier type name \"" + t.name +
-                          "\" must be 1..64 bytes of letters, digits, '_', '.', ':' or '-'");
-  }
   const IdentifierTypeOptions& o = t.opt;
   if (o.max_length == 0 || o.max_length > kMaxIdentifierLength) {
     throw InvalidArgument("identifier type \"" + t.name + "\": max_length must be 1.." +

@@ -1,14 +1,13 @@
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <fstream>
 #include <iterator>
-#include <thread>
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/model.hpp"
 #include "model/model_impl.hpp"
 #include "model/tree_ensemble.hpp"
+#include "util/parallel.hpp"
 
 namespace cdpcore {
 
@@ -160,29 +159,13 @@ void Model::predict(const MatrixView& x, std::span<double> out, const PredictOpt
   }
   check_type(impl, options.output);
   if (x.rows == 0) return;
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  // One contiguous range of at least grain() rows per thread.
   const size_t grain = impl.grain();
-  size_t chunks = std::min<size_t>(threads, (x.rows + grain - 1) / grain);
-  if (chunks <= 1) {
-    impl.predict_rows(x, 0, x.rows, out.data(), options.output);
-    return;
-  }
-  std::vector<std::thread> workers;
-  std::vector<std::exception_ptr> errors(chunks);
-  auto run = [&](size_t c) {
-    size_t b = x.rows * c / chunks, e = x.rows * (c + 1) / chunks;
-    try {
-      impl.predict_rows(x, b, e, out.data() + b * k, options.output);
-    } catch (...) {
-      errors[c] = std::current_exception();
-    }
-  };
-  workers.reserve(chunks - 1);
-  for (size_t c = 1; c < chunks; ++c) workers.emplace_back(run, c);
-  run(0);
-  for (auto& w : workers) w.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  const size_t chunks = std::min<size_t>(util::resolve_threads(options.threads), (x.rows + grain - 1) / grain);
+  util::parallel_for(chunks, static_cast<unsigned>(chunks), [&](size_t c, unsigned) {
+    const size_t b = x.rows * c / chunks, e = x.rows * (c + 1) / chunks;
+    impl.predict_rows(x, b, e, out.data() + b * k, options.output);
+  });
 }
 
 std::vector<double> Model::predict(const MatrixView& x, const PredictOptions& options) const {

@@ -16,9 +16,6 @@ class Database;
 
 namespace cdpcore::profile_detail {
 
-/// Rejects names the rule language cannot use (throws InvalidArgument).
-void check_name(std::string_view name, std::string_view what);
-
 namespace persist {
 
 /// Creates or upgrades the component's tables.

@@ -8,6 +8,7 @@
 #include "cdpcore/utf8.hpp"
 #include "profile/persist.hpp"
 #include "profile/store_impl.hpp"
+#include "util/names.hpp"
 
 namespace cdpcore {
 
@@ -219,40 +220,8 @@ void EventTable::add_prop_columns() {
 
 }  // namespace profile_detail
 
-namespace {
-
-bool is_name_byte(unsigned char c, bool first) {
-  if (c >= 0x80) return true;  // UTF-8 letters (tag names in any script)
-  if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return !first && c >= '0' && c <= '9';
-}
-
-}  // namespace
-
-namespace profile_detail {
-
-void check_name(std::string_view name, std::string_view what) {
-  require_utf8(name, std::string(what) + " name");
-  if (name.empty()) throw InvalidArgument(std::string(what) + " name is empty");
-  if (name.size() > 128) throw InvalidArgument(std::string(what) + " name \"" + std::string(name.substr(0, 32)) + "…\" is longer than 128 bytes");
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!is_name_byte(static_cast<unsigned char>(name[i]), i == 0)) {
-      throw InvalidArgument(std::string(what) + " name \"" + std::string(name) + "\": character at byte " +
-                            std::to_string(i) + " is not allowed (letters, digits and '_', not starting with a digit)");
-    }
-  }
-  static constexpr std::string_view kReserved[] = {"as_of", "time", "and", "or", "not", "in", "is", "null", "true",
-                                                  "false", "case", "when", "then", "else", "end", "between",
-                                                  "where", "last", "this", "previous", "since", "tag", "trait"};
-  for (auto r : kReserved) {
-    if (name == r) throw InvalidArgument(std::string(what) + " name \"" + std::string(name) + "\" is reserved by the rule language");
-  }
-}
-
-}  // namespace profile_detail
-
 void ProfileStore::define_attribute(const AttributeDef& def) {
-  check_name(def.name, "attribute");
+  util::validate_name(def.name, "attribute name");
   if (def.type == ValueType::null) throw InvalidArgument("attribute \"" + def.name + "\": type null is not allowed");
   auto& im = *impl_;
   if (auto* a = im.find_attr(def.name)) {
@@ -289,11 +258,11 @@ void ProfileStore::define_attribute(const AttributeDef& def) {
 }
 
 void ProfileStore::define_event_type(const EventTypeDef& def) {
-  check_name(def.name, "event type");
+  util::validate_name(def.name, "event type name");
   auto& im = *impl_;
   for (size_t i = 0; i < def.properties.size(); ++i) {
     const auto& p = def.properties[i];
-    check_name(p.name, "property");
+    util::validate_name(p.name, "property name");
     if (p.type == ValueType::null || p.type == ValueType::string_set) {
       throw InvalidArgument("event type \"" + def.name + "\", property \"" + p.name + "\": type " +
                             value_type_name(p.type) + " is not allowed for event properties");

@@ -129,6 +129,11 @@ class Lexer {
   }
 
  private:
+  // A name's characters: exactly those of the library's one name rule
+  // (util/names.hpp), so every name defined elsewhere (attribute, event
+  // type, property, tag, trait, segment) is read here as one bare name; the
+  // rule also refuses every keyword. tests/cpp/rules/test_rules_names.cpp
+  // checks that both agree.
   static bool is_name_start(unsigned char c) { return c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
   static bool is_name_char(unsigned char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
   char peek(size_t k) const { return i_ + k < s_.size() ? s_[i_ + k] : '\0'; }

@@ -4,15 +4,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <exception>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <unordered_map>
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/utf8.hpp"
 #include "cdpcore/workspace.hpp"
 #include "rules/program.hpp"
+#include "util/parallel.hpp"
 #include "util/sqlite.hpp"
 #include "workspace/database.hpp"
 
@@ -71,55 +71,45 @@ void check_store(const Program& p, const ProfileStore& store) {
 }
 
 /// Runs `fn(ctx, thread, block, persons)` over blocks of persons on
-/// `threads` threads (the calling thread is one of them).
+/// `options.threads` threads (util::parallel_for; the calling thread is
+/// thread 0 and reports progress).
 template <typename Fn>
 void run_blocks(const Program& program, const ProfileSnapshot& snap, Timestamp as_of, size_t count,
                 const std::vector<PersonOrdinal>* list, const EvalOptions& options, ContextPool& pool, Fn&& fn) {
   const size_t total = list ? list->size() : count;
   const size_t blocks = (total + kBlock - 1) / kBlock;
-  unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(std::max<size_t>(blocks, 1))));
+  const unsigned threads = util::resolve_threads(options.threads);
   Evaluator ev(program, snap, as_of);
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> done{0};
-  std::atomic<bool> stop{false};
-  std::atomic<bool> cancelled{false};
-  std::exception_ptr error;
-  std::mutex error_mu;
-  auto worker = [&](unsigned thread, bool caller) {
-    PooledContext pc(pool);
-    Context& ctx = *pc.ctx;
-    try {
-      ev.begin(ctx);
-      std::vector<PersonOrdinal> persons;
-      persons.reserve(kBlock);
-      while (!stop.load(std::memory_order_relaxed)) {
-        size_t b = next.fetch_add(1);
-        if (b >= blocks) break;
-        size_t first = b * kBlock, n = std::min(kBlock, total - first);
-        persons.clear();
-        if (list) persons.assign(list->begin() + static_cast<ptrdiff_t>(first), list->begin() + static_cast<ptrdiff_t>(first + n));
-        else
-          for (size_t k = 0; k < n; ++k) persons.push_back(static_cast<PersonOrdinal>(first + k));
-        ev.eval_block(ctx, persons);
-        fn(ctx, thread, b, std::span<const PersonOrdinal>(persons));
-        size_t d = done.fetch_add(n) + n;
-        if (caller && options.progress && !options.progress(d, total)) {
-          cancelled = true;
-          stop = true;
-        }
-      }
-    } catch (...) {
-      std::lock_guard lock(error_mu);
-      if (!error) error = std::current_exception();
-      stop = true;
-    }
+  // Per thread: a context from the pool, prepared before its first block.
+  struct ThreadState {
+    std::optional<PooledContext> pc;
+    std::vector<PersonOrdinal> persons;
   };
-  std::vector<std::thread> pool_threads;
-  for (unsigned t = 1; t < threads; ++t) pool_threads.emplace_back(worker, t, false);
-  worker(0, true);
-  for (auto& t : pool_threads) t.join();
-  if (error) std::rethrow_exception(error);
-  if (cancelled) throw Cancelled("evaluation was cancelled by the progress callback");
+  std::vector<ThreadState> state(std::min<size_t>(threads, std::max<size_t>(blocks, 1)));
+  std::atomic<size_t> done{0};
+  auto block = [&](size_t b, unsigned thread) {
+    ThreadState& ts = state[thread];
+    if (!ts.pc) {
+      ts.pc.emplace(pool);
+      ev.begin(*ts.pc->ctx);
+      ts.persons.reserve(kBlock);
+    }
+    size_t first = b * kBlock, n = std::min(kBlock, total - first);
+    auto& persons = ts.persons;
+    persons.clear();
+    if (list) persons.assign(list->begin() + static_cast<ptrdiff_t>(first), list->begin() + static_cast<ptrdiff_t>(first + n));
+    else
+      for (size_t k = 0; k < n; ++k) persons.push_back(static_cast<PersonOrdinal>(first + k));
+    ev.eval_block(*ts.pc->ctx, persons);
+    fn(*ts.pc->ctx, thread, b, std::span<const PersonOrdinal>(persons));
+    done.fetch_add(n);
+  };
+  if (!options.progress) {
+    util::parallel_for(blocks, threads, block);
+    return;
+  }
+  if (!util::parallel_for(blocks, threads, block, [&] { return options.progress(done.load(), total); }))
+    throw Cancelled("evaluation was cancelled by the progress callback");
 }
 
 Value column_value(const Column& c, ValueType t, size_t k) {
@@ -348,7 +338,7 @@ TagResults RuleSet::evaluate_all(const ProfileStore& store, Timestamp as_of, con
   const size_t count = snap.evaluated_person_count();
   const size_t blocks = (count + kBlock - 1) / kBlock;
   const size_t nrules = impl_->compiled.size();
-  const unsigned threads = std::max(1u, options.threads);
+  const unsigned threads = util::resolve_threads(options.threads);  // as run_blocks: thread indexes below it
   TagResults res;
   res.as_of = as_of;
   res.person_count = count;

@@ -74,11 +74,16 @@ bool Node::operator==(const Node& o) const noexcept {
 
 namespace detail {
 
-bool is_keyword(std::string_view w) noexcept {
+std::span<const std::string_view> keywords() noexcept {
   static constexpr std::string_view kWords[] = {
       "and",   "or",   "not",  "in",    "is",   "null",     "true",  "false", "between", "case", "when",
       "then",  "else", "end",  "where", "last", "this",     "previous", "since", "tag",   "trait", "as_of"};
-  return std::find(std::begin(kWords), std::end(kWords), w) != std::end(kWords);
+  return kWords;
+}
+
+bool is_keyword(std::string_view w) noexcept {
+  const auto words = keywords();
+  return std::find(words.begin(), words.end(), w) != words.end();
 }
 
 std::string ascii_lower(std::string_view s) {

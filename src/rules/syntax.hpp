@@ -2,6 +2,7 @@
 // rule language's vocabulary.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,9 @@
 namespace cdpcore::rules::detail {
 
 /// Words with a meaning in the grammar (compared in lower case). A name that
-/// is one of them must be written in backticks.
+/// is one of them must be written in backticks; names users define may not
+/// be one (util/names.hpp reserves them all).
+std::span<const std::string_view> keywords() noexcept;
 bool is_keyword(std::string_view lower_word) noexcept;
 /// Lower-cases ASCII letters.
 std::string ascii_lower(std::string_view s);

@@ -10,6 +10,7 @@
 #include "cdpcore/utf8.hpp"
 #include "cdpcore/workspace.hpp"
 #include "segment/engine_impl.hpp"
+#include "util/names.hpp"
 
 namespace cdpcore {
 
@@ -93,24 +94,6 @@ Bitmap Impl::universe_bitmap() const {
 }  // namespace segment_detail
 
 namespace {
-
-// Names: letters (ASCII or any non-ASCII UTF-8), digits and '_', not starting
-// with a digit, 1..128 bytes.
-void check_name(std::string_view name, const char* what) {
-  require_utf8(name, what);
-  if (name.empty() || name.size() > 128)
-    throw InvalidArgument(std::string(what) + " must be 1..128 bytes, got " + std::to_string(name.size()));
-  for (size_t i = 0; i < name.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) {
-      throw InvalidArgument(std::string(what) + " '" + std::string(name) + "' has '" + std::string(1, name[i]) +
-                            "' at byte " + std::to_string(i) +
-                            ": use letters, digits and '_', not starting with a digit");
-    }
-  }
-}
 
 SegmentInfo make_info(const Segment& s) {
   SegmentInfo i;
@@ -214,7 +197,7 @@ void SegmentEngine::set_tags(const TagResults& results) {
 }
 
 void SegmentEngine::set_tag(std::string_view name, Bitmap members) {
-  check_name(name, "tag name");
+  util::validate_name(name, "tag name");
   TagEntry e;
   e.kind = TagEntry::Kind::boolean;
   e.members = std::move(members);
@@ -223,7 +206,7 @@ void SegmentEngine::set_tag(std::string_view name, Bitmap members) {
 }
 
 void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string> labels, std::vector<Bitmap> members) {
-  check_name(name, "tag name");
+  util::validate_name(name, "tag name");
   if (labels.size() != members.size()) {
     throw InvalidArgument("value tag '" + std::string(name) + "': " + std::to_string(labels.size()) + " labels but " +
                           std::to_string(members.size()) + " member bitmaps");
@@ -245,7 +228,7 @@ void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string
 }
 
 void SegmentEngine::set_trait(std::string_view name, std::vector<double> values, std::vector<uint8_t> valid) {
-  check_name(name, "trait name");
+  util::validate_name(name, "trait name");
   if (!valid.empty() && valid.size() != values.size()) {
     throw InvalidArgument("trait '" + std::string(name) + "': " + std::to_string(values.size()) + " values but " +
                           std::to_string(valid.size()) + " validity flags");
@@ -310,7 +293,7 @@ std::vector<std::string> SegmentEngine::tag_names() const {
 // ---- definitions -----------------------------------------------------------------------
 
 SegmentInfo SegmentEngine::define(std::string_view name, std::string_view definition, const DefineOptions& options) {
-  check_name(name, "segment name");
+  util::validate_name(name, "segment name");
   require_utf8(definition, "segment definition");
   require_utf8(options.description, "segment description");
   auto existing = impl_->segments.find(name);
@@ -347,7 +330,7 @@ SegmentInfo SegmentEngine::define(std::string_view name, std::string_view defini
 }
 
 SegmentInfo SegmentEngine::define_fixed(std::string_view name, Bitmap members, const DefineOptions& options) {
-  check_name(name, "segment name");
+  util::validate_name(name, "segment name");
   require_utf8(options.description, "segment description");
   auto existing = impl_->segments.find(name);
   if (existing != impl_->segments.end() && !options.replace)
@@ -377,7 +360,7 @@ SegmentInfo SegmentEngine::define_fixed(std::string_view name, Bitmap members, c
 
 ListReport SegmentEngine::define_list(std::string_view name, std::string_view identifier_type,
                                       std::span<const std::string_view> values, const DefineOptions& options) {
-  check_name(name, "segment name");
+  util::validate_name(name, "segment name");
   if (!impl_->graph) throw StateError("segment '" + std::string(name) + "': uploaded lists need an identity graph");
   if (impl_->segments.count(name) && !options.replace)
     throw Conflict("segment '" + std::string(name) + "' already exists (pass replace to redefine it)");

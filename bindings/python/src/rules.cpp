@@ -224,8 +224,9 @@ and for the persons a batch touched (update). Immutable; share freely.)doc")
             py::gil_scoped_release release;
             return rs.evaluate_all(store, t, o);
           },
-          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 2, py::arg("progress") = py::none(),
-          "Every rule for every person at as_of (int microseconds, ISO text or datetime).")
+          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 0, py::arg("progress") = py::none(),
+          "Every rule for every person at as_of (int microseconds, ISO text or datetime). threads: 0 = every\n"
+          "hardware thread.")
       .def(
           "evaluate_person",
           [](const RuleSet& rs, const ProfileStore& store, PersonOrdinal p, TimeArg as_of) {
@@ -274,8 +275,8 @@ the persons for whom it is TRUE, numeric ones a value per person.)doc")
             py::gil_scoped_release release;
             return e.evaluate_all(store, t, o);
           },
-          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 2,
-          "A boolean expression: the Bitmap of persons for whom it is TRUE.")
+          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 0,
+          "A boolean expression: the Bitmap of persons for whom it is TRUE. threads: 0 = every hardware thread.")
       .def(
           "evaluate_numeric",
           [](const CompiledExpression& e, const ProfileStore& store, TimeArg as_of, unsigned threads) {
@@ -289,8 +290,8 @@ the persons for whom it is TRUE, numeric ones a value per person.)doc")
             }
             return py::array_t<double>(static_cast<py::ssize_t>(c.values.size()), c.values.data());
           },
-          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 2,
-          "A numeric expression for every person (float64, NaN = null).")
+          py::arg("store"), py::arg("as_of"), py::kw_only(), py::arg("threads") = 0,
+          "A numeric expression for every person (float64, NaN = null). threads: 0 = every hardware thread.")
       .def(
           "evaluate_one",
           [](const CompiledExpression& e, const ProfileStore& store, PersonOrdinal p, TimeArg as_of) {

@@ -74,7 +74,7 @@ CDP_API void cdp_identity_graph_free(cdp_identity_graph *g);
 /** A custom normaliser: writes the normalised form of `value` to `out`
  *  (at most `out_cap` bytes, the type's max_length) and its length to
  *  `*out_len`, and returns 0; any other return rejects the value. May be
- *  called from two threads at once when the type says custom_thread_safe. */
+ *  called from several threads at once when the type says custom_thread_safe. */
 typedef int (*cdp_identity_normalize_fn)(void *user_data, const char *value, size_t value_len, char *out,
                                          size_t out_cap, size_t *out_len);
 

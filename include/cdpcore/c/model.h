@@ -84,7 +84,7 @@ CDP_API const char *cdp_model_objective(const cdp_model *model);
 typedef struct cdp_predict_options {
   unsigned version;  /**< CDP_PREDICT_OPTIONS_VERSION */
   int output;        /**< CDP_PREDICT_TRANSFORMED (default) or CDP_PREDICT_MARGIN */
-  unsigned threads;  /**< worker threads; 0 = every hardware thread */
+  unsigned threads;  /**< worker threads, the caller included; 0 = every hardware thread */
 } cdp_predict_options;
 #define CDP_PREDICT_OPTIONS_INIT {CDP_PREDICT_OPTIONS_VERSION, CDP_PREDICT_TRANSFORMED, 0}
 

@@ -78,7 +78,7 @@ CDP_API cdp_status cdp_rules_expression_to_json(const char *text, size_t text_le
 CDP_API cdp_status cdp_rules_expression_from_json(const char *json, size_t json_len, char **out, size_t *out_len);
 
 /** Every rule for every person at `as_of` (UTC microseconds) on `threads`
- *  threads (0 = 2). Free *out with cdp_tag_results_free. */
+ *  threads (0 = every hardware thread). Free *out with cdp_tag_results_free. */
 CDP_API cdp_status cdp_rules_evaluate(const cdp_rule_set *rs, const cdp_profile_store *store, int64_t as_of,
                                       unsigned threads, cdp_tag_results **out);
 
