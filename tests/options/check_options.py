@@ -134,7 +134,7 @@ EXCEPTIONS: Dict[Tuple[str, str, str], str] = {
     ("KMeansOptions", "*", "c"): _ANALYTICS,
     ("LookalikeOptions", "*", "c"): _ANALYTICS,
     ("Options", "*", "c"):
-        "the sample-data generator (datagen) serves the demo, tests and benchmarks and leaves the core library "
+        "the sample-data generator (datagen) serves the demo, tests and benchmarks and is not in the core library "
         "(issue 15 §1); it has no C ABI",
 }
 
@@ -311,7 +311,9 @@ class Sources:
             for e in t.python:
                 kw[e] = runtime_keywords(e)
         return Sources(
-            headers={p.name: p.read_text() for p in inc.glob("*.hpp")},
+            # the public headers, and the sample-data generator's (its own library)
+            headers={p.name: p.read_text()
+                     for p in [*inc.glob("*.hpp"), ROOT / "src" / "datagen" / "include" / "cdpcore" / "datagen.hpp"]},
             c_headers="\n".join(p.read_text() for p in sorted((inc / "c").glob("*.h"))),
             capi={p.name: p.read_text() for p in (ROOT / "src" / "capi").glob("*.cpp")},
             pyi=(ROOT / "bindings" / "python" / "cdpcore" / "_cdpcore.pyi").read_text(),
