@@ -248,7 +248,7 @@ struct Job {
   std::vector<uint64_t> begin;                // per record: first slot in items
   std::vector<GraphState::Item> items;
   std::vector<uint8_t> bad_record;            // per record: 1 when rejected as a whole
-  struct PerThread {
+  struct alignas(64) PerThread {  // a cache line each: the threads write them at once
     std::vector<RecordError> errors;
     Scratch scratch;
     std::string buf;
