@@ -17,7 +17,6 @@
 namespace cdpcore::idg {
 BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const BatchOptions& opt);
 std::vector<RecordError> check_batch_impl(const GraphState& g, const RecordBatch::Impl& b);
-IdentifierInfo info_of(const GraphState& g, uint32_t id);
 }  // namespace cdpcore::idg
 
 namespace cdpcore {

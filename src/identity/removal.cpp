@@ -7,10 +7,6 @@
 #include "identity/graph_impl.hpp"
 #include "util/sqlite.hpp"
 
-namespace cdpcore::idg {
-IdentifierInfo info_of(const GraphState& g, uint32_t id);
-}  // namespace cdpcore::idg
-
 namespace cdpcore {
 
 using namespace idg;
