@@ -477,6 +477,24 @@ uint32_t IdentityGraph::identifier_capacity() const noexcept { return impl_->id_
 
 // ---- log, listeners, conflicts ------------------------------------------------------------------
 
+namespace {
+
+/// Column `col` as a T, or `none` where it is NULL.
+template <typename T>
+T int_or(const sql::Statement& st, int col, T none) {
+  return st.is_null(col) ? none : static_cast<T>(st.column_int64(col));
+}
+
+/// The next page of a stored log: `sql` ends "WHERE <key> > ? ORDER BY <key> LIMIT ?".
+sql::Statement page_after(sql::Database& db, const char* sql, uint64_t cursor, size_t limit) {
+  sql::Statement st = db.prepare(sql);
+  st.bind(1, static_cast<int64_t>(cursor));
+  st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  return st;
+}
+
+}  // namespace
+
 std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t limit) const {
   const GraphState& g = *impl_;
   std::vector<ChangeEvent> out;
@@ -492,11 +510,10 @@ std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t li
     }
     return out;
   }
-  sql::Statement st = g.db->prepare(
-      "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
-      "WHERE seq > ? ORDER BY seq LIMIT ?");
-  st.bind(1, static_cast<int64_t>(cursor));
-  st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  sql::Statement st = page_after(
+      *g.db, "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
+             "WHERE seq > ? ORDER BY seq LIMIT ?",
+      cursor, limit);
   while (st.step()) {
     ChangeEvent e;
     e.seq = static_cast<uint64_t>(st.column_int64(0));
@@ -504,11 +521,11 @@ std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t li
     e.cause = static_cast<ChangeCause>(st.column_int64(2));
     e.time = st.column_int64(3);
     e.source = std::string(st.column_text(4));
-    e.record = st.is_null(5) ? kNoRecord : static_cast<RecordId>(st.column_int64(5));
-    e.ordinal = st.is_null(6) ? kNoPerson : static_cast<PersonOrdinal>(st.column_int64(6));
-    e.key = st.is_null(7) ? kNoKey : static_cast<PersonKey>(st.column_int64(7));
-    e.absorbed = st.is_null(8) ? kNoPerson : static_cast<PersonOrdinal>(st.column_int64(8));
-    e.absorbed_key = st.is_null(9) ? kNoKey : static_cast<PersonKey>(st.column_int64(9));
+    e.record = int_or<RecordId>(st, 5, kNoRecord);
+    e.ordinal = int_or<PersonOrdinal>(st, 6, kNoPerson);
+    e.key = int_or<PersonKey>(st, 7, kNoKey);
+    e.absorbed = int_or<PersonOrdinal>(st, 8, kNoPerson);
+    e.absorbed_key = int_or<PersonKey>(st, 9, kNoKey);
     if (!st.is_null(10)) {
       try {
         for (const auto& p : nlohmann::json::parse(st.column_text(10))) {
@@ -551,22 +568,21 @@ std::vector<LinkConflict> IdentityGraph::conflicts(uint64_t cursor, size_t limit
     }
     return out;
   }
-  sql::Statement st = g.db->prepare(
-      "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
-      "WHERE id > ? ORDER BY id LIMIT ?");
-  st.bind(1, static_cast<int64_t>(cursor));
-  st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  sql::Statement st = page_after(
+      *g.db, "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
+             "WHERE id > ? ORDER BY id LIMIT ?",
+      cursor, limit);
   while (st.step()) {
     LinkConflict c;
     c.id = static_cast<uint64_t>(st.column_int64(0));
-    c.record = st.is_null(1) ? kNoRecord : static_cast<RecordId>(st.column_int64(1));
+    c.record = int_or<RecordId>(st, 1, kNoRecord);
     c.time = st.column_int64(2);
     c.source = std::string(st.column_text(3));
     c.identifier = static_cast<IdentifierId>(st.column_int64(4));
-    c.limited_type = st.is_null(5) ? kNoType : static_cast<TypeId>(st.column_int64(5));
+    c.limited_type = int_or<TypeId>(st, 5, kNoType);
     c.reason = static_cast<ConflictReason>(st.column_int64(6));
-    c.kept_in = st.is_null(7) ? kNoKey : static_cast<PersonKey>(st.column_int64(7));
-    c.refused = st.is_null(8) ? kNoKey : static_cast<PersonKey>(st.column_int64(8));
+    c.kept_in = int_or<PersonKey>(st, 7, kNoKey);
+    c.refused = int_or<PersonKey>(st, 8, kNoKey);
     out.push_back(std::move(c));
   }
   return out;
