@@ -120,6 +120,12 @@ SegmentInfo make_info(const Segment& s) {
   return i;
 }
 
+// Adds or replaces a tag; plans that read tags are compiled again.
+void put_tag(segment_detail::Impl& im, std::string_view name, TagEntry e) {
+  im.tags[std::string(name)] = std::move(e);
+  im.drop_plans();
+}
+
 // Segments in an order where every segment comes after those it refers to.
 std::vector<Segment*> dependency_order(segment_detail::Impl& im) {
   std::vector<Segment*> out;
@@ -172,20 +178,16 @@ void SegmentEngine::set_tags(const TagResults& results) {
   std::map<std::string, TagEntry, std::less<>> next;
   for (const TagColumn& c : results.tags) {
     TagEntry e;
+    e.members = c.members;
     switch (c.kind) {
-      case TagKind::boolean:
-        e.kind = TagEntry::Kind::boolean;
-        e.members = c.members;
-        break;
+      case TagKind::boolean: e.kind = TagEntry::Kind::boolean; break;
       case TagKind::value:
         e.kind = TagEntry::Kind::value;
-        e.members = c.members;
         e.labels = c.labels;
         e.label_members = c.label_members;
         break;
       case TagKind::trait:
         e.kind = TagEntry::Kind::trait;
-        e.members = c.members;
         e.values = c.values;
         e.valid = c.valid;
         break;
@@ -201,8 +203,7 @@ void SegmentEngine::set_tag(std::string_view name, Bitmap members) {
   TagEntry e;
   e.kind = TagEntry::Kind::boolean;
   e.members = std::move(members);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string> labels, std::vector<Bitmap> members) {
@@ -223,8 +224,7 @@ void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string
   e.members = Bitmap::or_many(ptrs);
   e.labels = std::move(labels);
   e.label_members = std::move(members);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_trait(std::string_view name, std::vector<double> values, std::vector<uint8_t> valid) {
@@ -239,8 +239,7 @@ void SegmentEngine::set_trait(std::string_view name, std::vector<double> values,
   e.valid = std::move(valid);
   for (uint32_t p = 0; p < e.values.size(); ++p)
     if (e.is_valid(p)) e.members.add(p);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_person_tag(PersonOrdinal person, std::string_view tag, bool member) {
