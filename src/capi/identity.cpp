@@ -182,12 +182,7 @@ RemoveOptions remove_options(const cdp_identity_remove_options* o) {
 
 extern "C" {
 
-cdp_status cdp_identity_options_init(cdp_identity_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_OPTIONS_VERSION,
-                     cdp_identity_options CDP_IDENTITY_OPTIONS_INIT, "cdp_identity_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_options, CDP_IDENTITY_OPTIONS)
 
 cdp_status cdp_identity_graph_new(cdp_identity_graph** out, cdp_workspace* ws, const cdp_identity_options* opts) {
   CDP_API_BEGIN()
@@ -211,12 +206,7 @@ cdp_status cdp_identity_graph_new(cdp_identity_graph** out, cdp_workspace* ws, c
 
 void cdp_identity_graph_free(cdp_identity_graph* g) { delete g; }
 
-cdp_status cdp_identity_type_options_init(cdp_identity_type_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_TYPE_OPTIONS_VERSION,
-                     cdp_identity_type_options CDP_IDENTITY_TYPE_OPTIONS_INIT, "cdp_identity_type_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_type_options, CDP_IDENTITY_TYPE_OPTIONS)
 
 cdp_status cdp_identity_register_type(cdp_identity_graph* g, const char* name, size_t name_len,
                                       const cdp_identity_type_options* opts, uint32_t* out_type) {
@@ -342,12 +332,7 @@ void cdp_identity_batch_clear(cdp_identity_batch* b) {
   if (b) b->b.clear();
 }
 
-cdp_status cdp_identity_link_options_init(cdp_identity_link_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_LINK_OPTIONS_VERSION,
-                     cdp_identity_link_options CDP_IDENTITY_LINK_OPTIONS_INIT, "cdp_identity_link_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_link_options, CDP_IDENTITY_LINK_OPTIONS)
 
 cdp_status cdp_identity_link(cdp_identity_graph* g, const cdp_identity_batch* b, const cdp_identity_link_options* opts,
                              cdp_identity_link_result** out_result) {
@@ -580,12 +565,7 @@ cdp_status cdp_identity_blocked(const cdp_identity_graph* g, char** out_json) {
   CDP_API_END()
 }
 
-cdp_status cdp_identity_remove_options_init(cdp_identity_remove_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_REMOVE_OPTIONS_VERSION,
-                     cdp_identity_remove_options CDP_IDENTITY_REMOVE_OPTIONS_INIT, "cdp_identity_remove_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_remove_options, CDP_IDENTITY_REMOVE_OPTIONS)
 
 cdp_status cdp_identity_block(cdp_identity_graph* g, uint32_t type, const char* value, size_t value_len,
                               const cdp_identity_remove_options* opts, char** out_report) {
@@ -674,12 +654,7 @@ cdp_status cdp_identity_to_dot(const cdp_identity_graph* g, uint32_t ordinal, in
   return cdp_identity_to_dot_v2(g, ordinal, &o, out_dot, out_len);
 }
 
-cdp_status cdp_identity_dot_options_init(cdp_identity_dot_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_DOT_OPTIONS_VERSION,
-                     cdp_identity_dot_options CDP_IDENTITY_DOT_OPTIONS_INIT, "cdp_identity_dot_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_dot_options, CDP_IDENTITY_DOT_OPTIONS)
 
 cdp_status cdp_identity_to_dot_v2(const cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_dot_options* opts,
                                   char** out_dot, size_t* out_len) {

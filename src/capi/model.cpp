@@ -132,12 +132,7 @@ size_t cdp_model_num_trees(const cdp_model* model) { return model ? model->model
 int cdp_model_kind(const cdp_model* model) { return model ? static_cast<int>(model->model.kind()) : -1; }
 const char* cdp_model_objective(const cdp_model* model) { return model ? model->model.objective().c_str() : ""; }
 
-cdp_status cdp_predict_options_init(cdp_predict_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_PREDICT_OPTIONS_VERSION,
-                     cdp_predict_options CDP_PREDICT_OPTIONS_INIT, "cdp_predict_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_predict_options, CDP_PREDICT_OPTIONS)
 
 cdp_status cdp_model_predict(const cdp_model* model, const void* data, int dtype, int layout, size_t rows, size_t cols,
                              double* out, size_t out_len, const cdp_predict_options* opts) {

@@ -53,12 +53,7 @@ cdp_status put_string(const std::string& s, char** out, size_t* out_len) {
 
 extern "C" {
 
-cdp_status cdp_rules_options_init(cdp_rules_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_RULES_OPTIONS_VERSION,
-                     cdp_rules_options CDP_RULES_OPTIONS_INIT, "cdp_rules_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_rules_options, CDP_RULES_OPTIONS)
 
 cdp_status cdp_rules_compile(cdp_rule_set** out, const cdp_profile_store* store, const char* text, size_t text_len,
                              const cdp_rules_options* opts) {
@@ -127,12 +122,7 @@ cdp_status cdp_rules_evaluate(const cdp_rule_set* rs, const cdp_profile_store* s
   return cdp_rules_evaluate_v2(rs, store, as_of, &o, out);
 }
 
-cdp_status cdp_rules_eval_options_init(cdp_rules_eval_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_RULES_EVAL_OPTIONS_VERSION, cdp_rules_eval_options CDP_RULES_EVAL_OPTIONS_INIT,
-                     "cdp_rules_eval_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_rules_eval_options, CDP_RULES_EVAL_OPTIONS)
 
 cdp_status cdp_rules_evaluate_v2(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
                                  const cdp_rules_eval_options* opts, cdp_tag_results** out) {
