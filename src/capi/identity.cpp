@@ -97,6 +97,14 @@ void put_json(char** out, const json& j) {
   if (out) *out = capi::dup_string(j.dump());
 }
 
+/// The body of the removal functions: *out_report (when given) is NULL until
+/// `remove` returns its report, then that report as JSON.
+template <typename F>
+void put_report(char** out_report, F&& remove) {
+  if (out_report) *out_report = nullptr;
+  put_json(out_report, report_json(remove()));
+}
+
 void call_listener(int rc, const char* what) {
   if (rc != 0) throw Cancelled(std::string("identity listener ") + what + " returned " + std::to_string(rc));
 }
@@ -570,9 +578,9 @@ CDP_DEFINE_OPTIONS_INIT(cdp_identity_remove_options, CDP_IDENTITY_REMOVE_OPTIONS
 cdp_status cdp_identity_block(cdp_identity_graph* g, uint32_t type, const char* value, size_t value_len,
                               const cdp_identity_remove_options* opts, char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).block(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] {
+    return graph(g).block(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
+  });
   CDP_API_END()
 }
 
@@ -587,37 +595,30 @@ cdp_status cdp_identity_unblock(cdp_identity_graph* g, uint32_t type, const char
 cdp_status cdp_identity_remove_identifier(cdp_identity_graph* g, uint32_t type, const char* value, size_t value_len,
                                           const cdp_identity_remove_options* opts, char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r =
-      graph(g).remove_identifier(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] {
+    return graph(g).remove_identifier(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
+  });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_remove_record(cdp_identity_graph* g, uint64_t record, const cdp_identity_remove_options* opts,
                                       char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).remove_record(record, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).remove_record(record, remove_options(opts)); });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_erase_person(cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_remove_options* opts,
                                      char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).erase_person(ordinal, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).erase_person(ordinal, remove_options(opts)); });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_expire(cdp_identity_graph* g, int64_t as_of, const cdp_identity_remove_options* opts,
                                char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).expire(as_of, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).expire(as_of, remove_options(opts)); });
   CDP_API_END()
 }
 
