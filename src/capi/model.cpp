@@ -56,6 +56,14 @@ std::span<const T> span_of(const T* p, size_t n, const char* what) {
   return std::span<const T>(p, n);
 }
 
+/// The body of cdp_model_predict_row and cdp_model_predict_row_f32.
+template <typename T>
+void predict_row(const cdp_model* model, const T* x, size_t n, double* out, size_t out_len, int output) {
+  capi::arg_not_null(model, "model");
+  if (out_len > 0) capi::arg_not_null(out, "out");
+  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
+}
+
 }  // namespace
 
 extern "C" {
@@ -152,18 +160,14 @@ cdp_status cdp_model_predict(const cdp_model* model, const void* data, int dtype
 cdp_status cdp_model_predict_row(const cdp_model* model, const double* x, size_t n, double* out, size_t out_len,
                                  int output) {
   CDP_API_BEGIN()
-  capi::arg_not_null(model, "model");
-  if (out_len > 0) capi::arg_not_null(out, "out");
-  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
+  predict_row(model, x, n, out, out_len, output);
   CDP_API_END()
 }
 
 cdp_status cdp_model_predict_row_f32(const cdp_model* model, const float* x, size_t n, double* out, size_t out_len,
                                      int output) {
   CDP_API_BEGIN()
-  capi::arg_not_null(model, "model");
-  if (out_len > 0) capi::arg_not_null(out, "out");
-  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
+  predict_row(model, x, n, out, out_len, output);
   CDP_API_END()
 }
 
