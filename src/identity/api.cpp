@@ -485,12 +485,59 @@ T int_or(const sql::Statement& st, int col, T none) {
   return st.is_null(col) ? none : static_cast<T>(st.column_int64(col));
 }
 
-/// The next page of a stored log: `sql` ends "WHERE <key> > ? ORDER BY <key> LIMIT ?".
-sql::Statement page_after(sql::Database& db, const char* sql, uint64_t cursor, size_t limit) {
+/// Appends the next page of a stored log to `out`: the rows of `sql` (which
+/// ends "WHERE <key> > ? ORDER BY <key> LIMIT ?") after `cursor`, at most `limit`.
+template <typename T>
+void append_page(sql::Database& db, const char* sql, uint64_t cursor, size_t limit, std::vector<T>& out,
+                 T (*read_row)(const sql::Statement&)) {
   sql::Statement st = db.prepare(sql);
   st.bind(1, static_cast<int64_t>(cursor));
   st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  return st;
+  while (st.step()) out.push_back(read_row(st));
+}
+
+// One row of identity_log.
+ChangeEvent log_row(const sql::Statement& st) {
+  ChangeEvent e;
+  e.seq = static_cast<uint64_t>(st.column_int64(0));
+  e.kind = static_cast<ChangeKind>(st.column_int64(1));
+  e.cause = static_cast<ChangeCause>(st.column_int64(2));
+  e.time = st.column_int64(3);
+  e.source = std::string(st.column_text(4));
+  e.record = int_or<RecordId>(st, 5, kNoRecord);
+  e.ordinal = int_or<PersonOrdinal>(st, 6, kNoPerson);
+  e.key = int_or<PersonKey>(st, 7, kNoKey);
+  e.absorbed = int_or<PersonOrdinal>(st, 8, kNoPerson);
+  e.absorbed_key = int_or<PersonKey>(st, 9, kNoKey);
+  if (!st.is_null(10)) {
+    try {
+      for (const auto& p : nlohmann::json::parse(st.column_text(10))) {
+        SplitPart part;
+        part.ordinal = p.at("ordinal").get<PersonOrdinal>();
+        part.key = p.at("key").get<PersonKey>();
+        part.identifiers = p.at("ids").get<std::vector<IdentifierId>>();
+        e.parts.push_back(std::move(part));
+      }
+    } catch (const nlohmann::json::exception& ex) {
+      throw CorruptError("identity_log: entry " + std::to_string(e.seq) + " has bad parts: " + ex.what());
+    }
+  }
+  return e;
+}
+
+// One row of identity_conflicts.
+LinkConflict conflict_row(const sql::Statement& st) {
+  LinkConflict c;
+  c.id = static_cast<uint64_t>(st.column_int64(0));
+  c.record = int_or<RecordId>(st, 1, kNoRecord);
+  c.time = st.column_int64(2);
+  c.source = std::string(st.column_text(3));
+  c.identifier = static_cast<IdentifierId>(st.column_int64(4));
+  c.limited_type = int_or<TypeId>(st, 5, kNoType);
+  c.reason = static_cast<ConflictReason>(st.column_int64(6));
+  c.kept_in = int_or<PersonKey>(st, 7, kNoKey);
+  c.refused = int_or<PersonKey>(st, 8, kNoKey);
+  return c;
 }
 
 }  // namespace
@@ -510,37 +557,10 @@ std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t li
     }
     return out;
   }
-  sql::Statement st = page_after(
+  append_page(
       *g.db, "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
              "WHERE seq > ? ORDER BY seq LIMIT ?",
-      cursor, limit);
-  while (st.step()) {
-    ChangeEvent e;
-    e.seq = static_cast<uint64_t>(st.column_int64(0));
-    e.kind = static_cast<ChangeKind>(st.column_int64(1));
-    e.cause = static_cast<ChangeCause>(st.column_int64(2));
-    e.time = st.column_int64(3);
-    e.source = std::string(st.column_text(4));
-    e.record = int_or<RecordId>(st, 5, kNoRecord);
-    e.ordinal = int_or<PersonOrdinal>(st, 6, kNoPerson);
-    e.key = int_or<PersonKey>(st, 7, kNoKey);
-    e.absorbed = int_or<PersonOrdinal>(st, 8, kNoPerson);
-    e.absorbed_key = int_or<PersonKey>(st, 9, kNoKey);
-    if (!st.is_null(10)) {
-      try {
-        for (const auto& p : nlohmann::json::parse(st.column_text(10))) {
-          SplitPart part;
-          part.ordinal = p.at("ordinal").get<PersonOrdinal>();
-          part.key = p.at("key").get<PersonKey>();
-          part.identifiers = p.at("ids").get<std::vector<IdentifierId>>();
-          e.parts.push_back(std::move(part));
-        }
-      } catch (const nlohmann::json::exception& ex) {
-        throw CorruptError("identity_log: entry " + std::to_string(e.seq) + " has bad parts: " + ex.what());
-      }
-    }
-    out.push_back(std::move(e));
-  }
+      cursor, limit, out, log_row);
   return out;
 }
 
@@ -568,23 +588,10 @@ std::vector<LinkConflict> IdentityGraph::conflicts(uint64_t cursor, size_t limit
     }
     return out;
   }
-  sql::Statement st = page_after(
+  append_page(
       *g.db, "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
              "WHERE id > ? ORDER BY id LIMIT ?",
-      cursor, limit);
-  while (st.step()) {
-    LinkConflict c;
-    c.id = static_cast<uint64_t>(st.column_int64(0));
-    c.record = int_or<RecordId>(st, 1, kNoRecord);
-    c.time = st.column_int64(2);
-    c.source = std::string(st.column_text(3));
-    c.identifier = static_cast<IdentifierId>(st.column_int64(4));
-    c.limited_type = int_or<TypeId>(st, 5, kNoType);
-    c.reason = static_cast<ConflictReason>(st.column_int64(6));
-    c.kept_in = int_or<PersonKey>(st, 7, kNoKey);
-    c.refused = int_or<PersonKey>(st, 8, kNoKey);
-    out.push_back(std::move(c));
-  }
+      cursor, limit, out, conflict_row);
   return out;
 }
 
