@@ -97,6 +97,39 @@ void put_json(char** out, const json& j) {
   if (out) *out = capi::dup_string(j.dump());
 }
 
+/// The body of the functions that list things as JSON: *out_json is NULL
+/// until `items()` returns, then a JSON array of `to_json` of each item.
+template <typename F, typename G>
+void put_json_list(char** out_json, F&& items, G&& to_json) {
+  capi::arg_not_null(out_json, "out_json");
+  *out_json = nullptr;
+  json a = json::array();
+  for (const auto& x : items()) a.push_back(to_json(x));
+  put_json(out_json, a);
+}
+
+json conflict_json(const LinkConflict& c) {
+  return {{"id", c.id},
+          {"record", opt_u64(c.record, kNoRecord)},
+          {"time", c.time},
+          {"source", c.source},
+          {"identifier", c.identifier},
+          {"limited_type", opt_u64(c.limited_type, kNoType)},
+          {"reason", conflict_reason_name(c.reason)},
+          {"kept_in", opt_u64(c.kept_in, kNoKey)},
+          {"refused", opt_u64(c.refused, kNoKey)}};
+}
+
+json blocked_json(const BlockedIdentifier& b) {
+  return {{"identifier", b.identifier},
+          {"type", b.type},
+          {"type_name", b.type_name},
+          {"value", b.value},
+          {"reason", block_reason_name(b.reason)},
+          {"time", b.time},
+          {"persons_seen", b.persons_seen}};
+}
+
 /// The body of the removal functions: *out_report (when given) is NULL until
 /// `remove` returns its report, then that report as JSON.
 template <typename F>
@@ -456,11 +489,7 @@ cdp_status cdp_identity_resolve_key(const cdp_identity_graph* g, uint64_t key, u
 
 cdp_status cdp_identity_identifiers_of(const cdp_identity_graph* g, uint32_t ordinal, uint32_t type, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& i : graph(g).identifiers_of(ordinal, type)) a.push_back(info_json(i));
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).identifiers_of(ordinal, type); }, info_json);
   CDP_API_END()
 }
 
@@ -495,11 +524,7 @@ cdp_status cdp_identity_stats(const cdp_identity_graph* g, char** out_json) {
 
 cdp_status cdp_identity_changes_since(const cdp_identity_graph* g, uint64_t cursor, size_t limit, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& e : graph(g).changes_since(cursor, limit)) a.push_back(event_json(e));
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).changes_since(cursor, limit); }, event_json);
   CDP_API_END()
 }
 
@@ -537,39 +562,13 @@ cdp_status cdp_identity_remove_listener(cdp_identity_graph* g, void* user_data) 
 
 cdp_status cdp_identity_conflicts(const cdp_identity_graph* g, uint64_t cursor, size_t limit, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& c : graph(g).conflicts(cursor, limit)) {
-    a.push_back({{"id", c.id},
-                 {"record", opt_u64(c.record, kNoRecord)},
-                 {"time", c.time},
-                 {"source", c.source},
-                 {"identifier", c.identifier},
-                 {"limited_type", opt_u64(c.limited_type, kNoType)},
-                 {"reason", conflict_reason_name(c.reason)},
-                 {"kept_in", opt_u64(c.kept_in, kNoKey)},
-                 {"refused", opt_u64(c.refused, kNoKey)}});
-  }
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).conflicts(cursor, limit); }, conflict_json);
   CDP_API_END()
 }
 
 cdp_status cdp_identity_blocked(const cdp_identity_graph* g, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& b : graph(g).blocked()) {
-    a.push_back({{"identifier", b.identifier},
-                 {"type", b.type},
-                 {"type_name", b.type_name},
-                 {"value", b.value},
-                 {"reason", block_reason_name(b.reason)},
-                 {"time", b.time},
-                 {"persons_seen", b.persons_seen}});
-  }
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).blocked(); }, blocked_json);
   CDP_API_END()
 }
 
