@@ -485,18 +485,23 @@ T int_or(const sql::Statement& st, int col, T none) {
   return st.is_null(col) ? none : static_cast<T>(st.column_int64(col));
 }
 
-/// Appends the next page of a stored log to `out`: the rows of `sql` (which
-/// ends "WHERE <key> > ? ORDER BY <key> LIMIT ?") after `cursor`, at most `limit`.
+/// The next page of a stored log: the rows of `sql` (which ends "WHERE <key>
+/// > ? ORDER BY <key> LIMIT ?") after `cursor`, at most `limit`.
 template <typename T>
-void append_page(sql::Database& db, const char* sql, uint64_t cursor, size_t limit, std::vector<T>& out,
-                 T (*read_row)(const sql::Statement&)) {
+std::vector<T> read_page(sql::Database& db, const char* sql, uint64_t cursor, size_t limit,
+                         T (*read_row)(const sql::Statement&)) {
+  std::vector<T> out;
   sql::Statement st = db.prepare(sql);
   st.bind(1, static_cast<int64_t>(cursor));
   st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   while (st.step()) out.push_back(read_row(st));
+  return out;
 }
 
-// One row of identity_log.
+// One row of identity_log, as kLogPage selects it.
+constexpr const char* kLogPage =
+    "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
+    "WHERE seq > ? ORDER BY seq LIMIT ?";
 ChangeEvent log_row(const sql::Statement& st) {
   ChangeEvent e;
   e.seq = static_cast<uint64_t>(st.column_int64(0));
@@ -525,7 +530,10 @@ ChangeEvent log_row(const sql::Statement& st) {
   return e;
 }
 
-// One row of identity_conflicts.
+// One row of identity_conflicts, as kConflictPage selects it.
+constexpr const char* kConflictPage =
+    "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
+    "WHERE id > ? ORDER BY id LIMIT ?";
 LinkConflict conflict_row(const sql::Statement& st) {
   LinkConflict c;
   c.id = static_cast<uint64_t>(st.column_int64(0));
@@ -544,23 +552,17 @@ LinkConflict conflict_row(const sql::Statement& st) {
 
 std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t limit) const {
   const GraphState& g = *impl_;
-  std::vector<ChangeEvent> out;
-  if (!g.db) {
-    if (!g.mem_log.empty() && g.mem_log_first > cursor + 1) {
-      throw StateError("changes_since(" + std::to_string(cursor) + "): the in-memory log starts at " +
-                       std::to_string(g.mem_log_first) + " (memory_log_limit)");
-    }
-    // Consecutive sequence numbers: start at the cursor's successor directly.
-    const uint64_t skip = cursor + 1 > g.mem_log_first ? cursor + 1 - g.mem_log_first : 0;
-    for (uint64_t i = skip; i < g.mem_log.size() && out.size() < limit; ++i) {
-      out.push_back(g.materialise_mem(g.mem_log_first + i, g.mem_log[i]));
-    }
-    return out;
+  if (g.db) return read_page(*g.db, kLogPage, cursor, limit, log_row);
+  if (!g.mem_log.empty() && g.mem_log_first > cursor + 1) {
+    throw StateError("changes_since(" + std::to_string(cursor) + "): the in-memory log starts at " +
+                     std::to_string(g.mem_log_first) + " (memory_log_limit)");
   }
-  append_page(
-      *g.db, "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
-             "WHERE seq > ? ORDER BY seq LIMIT ?",
-      cursor, limit, out, log_row);
+  std::vector<ChangeEvent> out;
+  // Consecutive sequence numbers: start at the cursor's successor directly.
+  const uint64_t skip = cursor + 1 > g.mem_log_first ? cursor + 1 - g.mem_log_first : 0;
+  for (uint64_t i = skip; i < g.mem_log.size() && out.size() < limit; ++i) {
+    out.push_back(g.materialise_mem(g.mem_log_first + i, g.mem_log[i]));
+  }
   return out;
 }
 
@@ -579,19 +581,13 @@ void IdentityGraph::remove_listener(IdentityListener* listener) noexcept {
 
 std::vector<LinkConflict> IdentityGraph::conflicts(uint64_t cursor, size_t limit) const {
   const GraphState& g = *impl_;
+  if (g.db) return read_page(*g.db, kConflictPage, cursor, limit, conflict_row);
   std::vector<LinkConflict> out;
-  if (!g.db) {
-    for (const LinkConflict& c : g.mem_conflicts) {
-      if (c.id <= cursor) continue;
-      if (out.size() >= limit) break;
-      out.push_back(c);
-    }
-    return out;
+  for (const LinkConflict& c : g.mem_conflicts) {
+    if (c.id <= cursor) continue;
+    if (out.size() >= limit) break;
+    out.push_back(c);
   }
-  append_page(
-      *g.db, "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
-             "WHERE id > ? ORDER BY id LIMIT ?",
-      cursor, limit, out, conflict_row);
   return out;
 }
 
