@@ -26,6 +26,16 @@ T* alloc_array(size_t n) {
   return static_cast<T*>(p);
 }
 
+/// A malloc'ed array of `k` values copied from `v` when the caller asked for
+/// it (`out` is not NULL), else NULL.
+template <typename T, typename V>
+T* copy_if_asked(const void* out, const V& v, size_t k) {
+  if (!out) return nullptr;
+  T* p = alloc_array<T>(k);
+  std::copy(v.begin(), v.end(), p);
+  return p;
+}
+
 MatrixView view(const void* data, int dtype, int layout, size_t rows, size_t cols) {
   if (dtype != CDP_DTYPE_FLOAT32 && dtype != CDP_DTYPE_FLOAT64) {
     throw InvalidArgument("dtype " + std::to_string(dtype) + " is not CDP_DTYPE_FLOAT32 or CDP_DTYPE_FLOAT64");
@@ -190,22 +200,10 @@ cdp_status cdp_rfm(const uint32_t* person, const int64_t* time, const double* am
   RfmTable t = rfm(span_of(person, n, "person"), span_of(time, n, "time"), span_of(amount, n, "amount"), o);
   const size_t k = t.size();
   try {
-    if (out_persons) {
-      persons = alloc_array<uint32_t>(k);
-      std::copy(t.person.begin(), t.person.end(), persons);
-    }
-    if (out_r) {
-      r = alloc_array<uint8_t>(k);
-      std::copy(t.r_score.begin(), t.r_score.end(), r);
-    }
-    if (out_f) {
-      f = alloc_array<uint8_t>(k);
-      std::copy(t.f_score.begin(), t.f_score.end(), f);
-    }
-    if (out_m) {
-      m = alloc_array<uint8_t>(k);
-      std::copy(t.m_score.begin(), t.m_score.end(), m);
-    }
+    persons = copy_if_asked<uint32_t>(out_persons, t.person, k);
+    r = copy_if_asked<uint8_t>(out_r, t.r_score, k);
+    f = copy_if_asked<uint8_t>(out_f, t.f_score, k);
+    m = copy_if_asked<uint8_t>(out_m, t.m_score, k);
     if (out_groups) {
       std::string all;
       for (size_t i = 0; i < k; ++i) {
