@@ -21,6 +21,16 @@ const T* arg_array(const T* p, size_t count, const char* what) {
   return p;
 }
 
+/// The body of the constructors from a caller's array: *out is NULL until
+/// `make` has made the bitmap from the array.
+template <typename T, typename F>
+void new_from_array(cdp_bitmap** out, const T* p, size_t count, const char* what, F&& make) {
+  capi::arg_not_null(out, "out");
+  *out = nullptr;
+  arg_array(p, count, what);
+  *out = capi::new_bitmap(make(std::span<const T>(p, count)));
+}
+
 }  // namespace
 
 extern "C" {
@@ -34,10 +44,7 @@ cdp_status cdp_bitmap_new(cdp_bitmap** out) {
 
 cdp_status cdp_bitmap_from_ordinals(cdp_bitmap** out, const uint32_t* ordinals, size_t count) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out, "out");
-  *out = nullptr;
-  arg_array(ordinals, count, "ordinals");
-  *out = capi::new_bitmap(Bitmap::from_values(std::span<const uint32_t>(ordinals, count)));
+  new_from_array(out, ordinals, count, "ordinals", [](std::span<const uint32_t> v) { return Bitmap::from_values(v); });
   CDP_API_END()
 }
 
@@ -50,10 +57,7 @@ cdp_status cdp_bitmap_from_range(cdp_bitmap** out, uint32_t begin, uint32_t end)
 
 cdp_status cdp_bitmap_deserialize(cdp_bitmap** out, const uint8_t* bytes, size_t len) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out, "out");
-  *out = nullptr;
-  arg_array(bytes, len, "bytes");
-  *out = capi::new_bitmap(Bitmap::deserialize(std::span<const uint8_t>(bytes, len)));
+  new_from_array(out, bytes, len, "bytes", [](std::span<const uint8_t> v) { return Bitmap::deserialize(v); });
   CDP_API_END()
 }
 

@@ -89,3 +89,14 @@ void init_options(T* opts, unsigned version, unsigned latest, const T& defaults,
     return ::cdpcore::capi::handle_exception();     \
   }                                                 \
   return CDP_OK;
+
+/// Defines `cdp_x_options_init(opts, version)` for the versioned struct
+/// `cdp_x_options` (`type`) whose version and defaults are the macros
+/// `CDP_X_OPTIONS_VERSION` and `CDP_X_OPTIONS_INIT` (`PREFIX` is CDP_X_OPTIONS):
+/// the one body every such function has (see capi::init_options).
+#define CDP_DEFINE_OPTIONS_INIT(type, PREFIX)                                                  \
+  cdp_status type##_init(type* opts, unsigned version) {                                       \
+    CDP_API_BEGIN()                                                                            \
+    ::cdpcore::capi::init_options(opts, version, PREFIX##_VERSION, type PREFIX##_INIT, #type); \
+    CDP_API_END()                                                                              \
+  }

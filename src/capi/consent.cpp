@@ -148,12 +148,7 @@ const char* cdp_consent_reason_name(int32_t reason) {
   return consent_reason_name(static_cast<ConsentReason>(reason));
 }
 
-cdp_status cdp_consent_options_init(cdp_consent_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_CONSENT_OPTIONS_VERSION,
-                     cdp_consent_options CDP_CONSENT_OPTIONS_INIT, "cdp_consent_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_consent_options, CDP_CONSENT_OPTIONS)
 
 cdp_status cdp_consent_new(cdp_consent** out, cdp_workspace* ws, const cdp_consent_options* opts) {
   CDP_API_BEGIN()
@@ -222,12 +217,7 @@ cdp_status cdp_consent_import(cdp_consent* c, const cdp_consent_record* records,
   return cdp_consent_import_v2(c, records, count, now_us, nullptr, out_appended, out_suppressed, nullptr);
 }
 
-cdp_status cdp_consent_import_options_init(cdp_consent_import_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_CONSENT_IMPORT_OPTIONS_VERSION,
-                     cdp_consent_import_options CDP_CONSENT_IMPORT_OPTIONS_INIT, "cdp_consent_import_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_consent_import_options, CDP_CONSENT_IMPORT_OPTIONS)
 
 cdp_status cdp_consent_import_v2(cdp_consent* c, const cdp_consent_record* records, size_t count, int64_t now_us,
                                  const cdp_consent_import_options* opts, uint64_t* out_appended,
@@ -269,12 +259,7 @@ cdp_status cdp_consent_check(const cdp_consent* c, const char* type, size_t type
                               &o, out_allowed, out_reason, out_record);
 }
 
-cdp_status cdp_consent_check_options_init(cdp_consent_check_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_CONSENT_CHECK_OPTIONS_VERSION,
-                     cdp_consent_check_options CDP_CONSENT_CHECK_OPTIONS_INIT, "cdp_consent_check_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_consent_check_options, CDP_CONSENT_CHECK_OPTIONS)
 
 cdp_status cdp_consent_check_v2(const cdp_consent* c, const char* type, size_t type_len, const char* value,
                                 size_t value_len, const char* purpose, size_t purpose_len, const char* channel,

@@ -97,6 +97,47 @@ void put_json(char** out, const json& j) {
   if (out) *out = capi::dup_string(j.dump());
 }
 
+/// The body of the functions that list things as JSON: *out_json is NULL
+/// until `items()` returns, then a JSON array of `to_json` of each item.
+template <typename F, typename G>
+void put_json_list(char** out_json, F&& items, G&& to_json) {
+  capi::arg_not_null(out_json, "out_json");
+  *out_json = nullptr;
+  json a = json::array();
+  for (const auto& x : items()) a.push_back(to_json(x));
+  put_json(out_json, a);
+}
+
+json conflict_json(const LinkConflict& c) {
+  return {{"id", c.id},
+          {"record", opt_u64(c.record, kNoRecord)},
+          {"time", c.time},
+          {"source", c.source},
+          {"identifier", c.identifier},
+          {"limited_type", opt_u64(c.limited_type, kNoType)},
+          {"reason", conflict_reason_name(c.reason)},
+          {"kept_in", opt_u64(c.kept_in, kNoKey)},
+          {"refused", opt_u64(c.refused, kNoKey)}};
+}
+
+json blocked_json(const BlockedIdentifier& b) {
+  return {{"identifier", b.identifier},
+          {"type", b.type},
+          {"type_name", b.type_name},
+          {"value", b.value},
+          {"reason", block_reason_name(b.reason)},
+          {"time", b.time},
+          {"persons_seen", b.persons_seen}};
+}
+
+/// The body of the removal functions: *out_report (when given) is NULL until
+/// `remove` returns its report, then that report as JSON.
+template <typename F>
+void put_report(char** out_report, F&& remove) {
+  if (out_report) *out_report = nullptr;
+  put_json(out_report, report_json(remove()));
+}
+
 void call_listener(int rc, const char* what) {
   if (rc != 0) throw Cancelled(std::string("identity listener ") + what + " returned " + std::to_string(rc));
 }
@@ -182,12 +223,7 @@ RemoveOptions remove_options(const cdp_identity_remove_options* o) {
 
 extern "C" {
 
-cdp_status cdp_identity_options_init(cdp_identity_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_OPTIONS_VERSION,
-                     cdp_identity_options CDP_IDENTITY_OPTIONS_INIT, "cdp_identity_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_options, CDP_IDENTITY_OPTIONS)
 
 cdp_status cdp_identity_graph_new(cdp_identity_graph** out, cdp_workspace* ws, const cdp_identity_options* opts) {
   CDP_API_BEGIN()
@@ -211,12 +247,7 @@ cdp_status cdp_identity_graph_new(cdp_identity_graph** out, cdp_workspace* ws, c
 
 void cdp_identity_graph_free(cdp_identity_graph* g) { delete g; }
 
-cdp_status cdp_identity_type_options_init(cdp_identity_type_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_TYPE_OPTIONS_VERSION,
-                     cdp_identity_type_options CDP_IDENTITY_TYPE_OPTIONS_INIT, "cdp_identity_type_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_type_options, CDP_IDENTITY_TYPE_OPTIONS)
 
 cdp_status cdp_identity_register_type(cdp_identity_graph* g, const char* name, size_t name_len,
                                       const cdp_identity_type_options* opts, uint32_t* out_type) {
@@ -342,12 +373,7 @@ void cdp_identity_batch_clear(cdp_identity_batch* b) {
   if (b) b->b.clear();
 }
 
-cdp_status cdp_identity_link_options_init(cdp_identity_link_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_LINK_OPTIONS_VERSION,
-                     cdp_identity_link_options CDP_IDENTITY_LINK_OPTIONS_INIT, "cdp_identity_link_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_link_options, CDP_IDENTITY_LINK_OPTIONS)
 
 cdp_status cdp_identity_link(cdp_identity_graph* g, const cdp_identity_batch* b, const cdp_identity_link_options* opts,
                              cdp_identity_link_result** out_result) {
@@ -463,11 +489,7 @@ cdp_status cdp_identity_resolve_key(const cdp_identity_graph* g, uint64_t key, u
 
 cdp_status cdp_identity_identifiers_of(const cdp_identity_graph* g, uint32_t ordinal, uint32_t type, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& i : graph(g).identifiers_of(ordinal, type)) a.push_back(info_json(i));
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).identifiers_of(ordinal, type); }, info_json);
   CDP_API_END()
 }
 
@@ -502,11 +524,7 @@ cdp_status cdp_identity_stats(const cdp_identity_graph* g, char** out_json) {
 
 cdp_status cdp_identity_changes_since(const cdp_identity_graph* g, uint64_t cursor, size_t limit, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& e : graph(g).changes_since(cursor, limit)) a.push_back(event_json(e));
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).changes_since(cursor, limit); }, event_json);
   CDP_API_END()
 }
 
@@ -544,55 +562,24 @@ cdp_status cdp_identity_remove_listener(cdp_identity_graph* g, void* user_data) 
 
 cdp_status cdp_identity_conflicts(const cdp_identity_graph* g, uint64_t cursor, size_t limit, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& c : graph(g).conflicts(cursor, limit)) {
-    a.push_back({{"id", c.id},
-                 {"record", opt_u64(c.record, kNoRecord)},
-                 {"time", c.time},
-                 {"source", c.source},
-                 {"identifier", c.identifier},
-                 {"limited_type", opt_u64(c.limited_type, kNoType)},
-                 {"reason", conflict_reason_name(c.reason)},
-                 {"kept_in", opt_u64(c.kept_in, kNoKey)},
-                 {"refused", opt_u64(c.refused, kNoKey)}});
-  }
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).conflicts(cursor, limit); }, conflict_json);
   CDP_API_END()
 }
 
 cdp_status cdp_identity_blocked(const cdp_identity_graph* g, char** out_json) {
   CDP_API_BEGIN()
-  capi::arg_not_null(out_json, "out_json");
-  *out_json = nullptr;
-  json a = json::array();
-  for (const auto& b : graph(g).blocked()) {
-    a.push_back({{"identifier", b.identifier},
-                 {"type", b.type},
-                 {"type_name", b.type_name},
-                 {"value", b.value},
-                 {"reason", block_reason_name(b.reason)},
-                 {"time", b.time},
-                 {"persons_seen", b.persons_seen}});
-  }
-  put_json(out_json, a);
+  put_json_list(out_json, [&] { return graph(g).blocked(); }, blocked_json);
   CDP_API_END()
 }
 
-cdp_status cdp_identity_remove_options_init(cdp_identity_remove_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_REMOVE_OPTIONS_VERSION,
-                     cdp_identity_remove_options CDP_IDENTITY_REMOVE_OPTIONS_INIT, "cdp_identity_remove_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_remove_options, CDP_IDENTITY_REMOVE_OPTIONS)
 
 cdp_status cdp_identity_block(cdp_identity_graph* g, uint32_t type, const char* value, size_t value_len,
                               const cdp_identity_remove_options* opts, char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).block(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] {
+    return graph(g).block(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
+  });
   CDP_API_END()
 }
 
@@ -607,37 +594,30 @@ cdp_status cdp_identity_unblock(cdp_identity_graph* g, uint32_t type, const char
 cdp_status cdp_identity_remove_identifier(cdp_identity_graph* g, uint32_t type, const char* value, size_t value_len,
                                           const cdp_identity_remove_options* opts, char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r =
-      graph(g).remove_identifier(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] {
+    return graph(g).remove_identifier(type, capi::arg_string(value, value_len, "value"), remove_options(opts));
+  });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_remove_record(cdp_identity_graph* g, uint64_t record, const cdp_identity_remove_options* opts,
                                       char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).remove_record(record, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).remove_record(record, remove_options(opts)); });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_erase_person(cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_remove_options* opts,
                                      char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).erase_person(ordinal, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).erase_person(ordinal, remove_options(opts)); });
   CDP_API_END()
 }
 
 cdp_status cdp_identity_expire(cdp_identity_graph* g, int64_t as_of, const cdp_identity_remove_options* opts,
                                char** out_report) {
   CDP_API_BEGIN()
-  if (out_report) *out_report = nullptr;
-  const RemovalReport r = graph(g).expire(as_of, remove_options(opts));
-  put_json(out_report, report_json(r));
+  put_report(out_report, [&] { return graph(g).expire(as_of, remove_options(opts)); });
   CDP_API_END()
 }
 
@@ -674,12 +654,7 @@ cdp_status cdp_identity_to_dot(const cdp_identity_graph* g, uint32_t ordinal, in
   return cdp_identity_to_dot_v2(g, ordinal, &o, out_dot, out_len);
 }
 
-cdp_status cdp_identity_dot_options_init(cdp_identity_dot_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_IDENTITY_DOT_OPTIONS_VERSION,
-                     cdp_identity_dot_options CDP_IDENTITY_DOT_OPTIONS_INIT, "cdp_identity_dot_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_identity_dot_options, CDP_IDENTITY_DOT_OPTIONS)
 
 cdp_status cdp_identity_to_dot_v2(const cdp_identity_graph* g, uint32_t ordinal, const cdp_identity_dot_options* opts,
                                   char** out_dot, size_t* out_len) {

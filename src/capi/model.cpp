@@ -26,6 +26,16 @@ T* alloc_array(size_t n) {
   return static_cast<T*>(p);
 }
 
+/// A malloc'ed array of `k` values copied from `v` when the caller asked for
+/// it (`out` is not NULL), else NULL.
+template <typename T, typename V>
+T* copy_if_asked(const void* out, const V& v, size_t k) {
+  if (!out) return nullptr;
+  T* p = alloc_array<T>(k);
+  std::copy(v.begin(), v.end(), p);
+  return p;
+}
+
 MatrixView view(const void* data, int dtype, int layout, size_t rows, size_t cols) {
   if (dtype != CDP_DTYPE_FLOAT32 && dtype != CDP_DTYPE_FLOAT64) {
     throw InvalidArgument("dtype " + std::to_string(dtype) + " is not CDP_DTYPE_FLOAT32 or CDP_DTYPE_FLOAT64");
@@ -54,6 +64,14 @@ template <class T>
 std::span<const T> span_of(const T* p, size_t n, const char* what) {
   if (n > 0 && !p) throw InvalidArgument(std::string(what) + " must not be NULL");
   return std::span<const T>(p, n);
+}
+
+/// The body of cdp_model_predict_row and cdp_model_predict_row_f32.
+template <typename T>
+void predict_row(const cdp_model* model, const T* x, size_t n, double* out, size_t out_len, int output) {
+  capi::arg_not_null(model, "model");
+  if (out_len > 0) capi::arg_not_null(out, "out");
+  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
 }
 
 }  // namespace
@@ -132,12 +150,7 @@ size_t cdp_model_num_trees(const cdp_model* model) { return model ? model->model
 int cdp_model_kind(const cdp_model* model) { return model ? static_cast<int>(model->model.kind()) : -1; }
 const char* cdp_model_objective(const cdp_model* model) { return model ? model->model.objective().c_str() : ""; }
 
-cdp_status cdp_predict_options_init(cdp_predict_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_PREDICT_OPTIONS_VERSION,
-                     cdp_predict_options CDP_PREDICT_OPTIONS_INIT, "cdp_predict_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_predict_options, CDP_PREDICT_OPTIONS)
 
 cdp_status cdp_model_predict(const cdp_model* model, const void* data, int dtype, int layout, size_t rows, size_t cols,
                              double* out, size_t out_len, const cdp_predict_options* opts) {
@@ -157,18 +170,14 @@ cdp_status cdp_model_predict(const cdp_model* model, const void* data, int dtype
 cdp_status cdp_model_predict_row(const cdp_model* model, const double* x, size_t n, double* out, size_t out_len,
                                  int output) {
   CDP_API_BEGIN()
-  capi::arg_not_null(model, "model");
-  if (out_len > 0) capi::arg_not_null(out, "out");
-  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
+  predict_row(model, x, n, out, out_len, output);
   CDP_API_END()
 }
 
 cdp_status cdp_model_predict_row_f32(const cdp_model* model, const float* x, size_t n, double* out, size_t out_len,
                                      int output) {
   CDP_API_BEGIN()
-  capi::arg_not_null(model, "model");
-  if (out_len > 0) capi::arg_not_null(out, "out");
-  model->model.predict_row(span_of(x, n, "x"), std::span<double>(out, out_len), output_of(output));
+  predict_row(model, x, n, out, out_len, output);
   CDP_API_END()
 }
 
@@ -191,22 +200,10 @@ cdp_status cdp_rfm(const uint32_t* person, const int64_t* time, const double* am
   RfmTable t = rfm(span_of(person, n, "person"), span_of(time, n, "time"), span_of(amount, n, "amount"), o);
   const size_t k = t.size();
   try {
-    if (out_persons) {
-      persons = alloc_array<uint32_t>(k);
-      std::copy(t.person.begin(), t.person.end(), persons);
-    }
-    if (out_r) {
-      r = alloc_array<uint8_t>(k);
-      std::copy(t.r_score.begin(), t.r_score.end(), r);
-    }
-    if (out_f) {
-      f = alloc_array<uint8_t>(k);
-      std::copy(t.f_score.begin(), t.f_score.end(), f);
-    }
-    if (out_m) {
-      m = alloc_array<uint8_t>(k);
-      std::copy(t.m_score.begin(), t.m_score.end(), m);
-    }
+    persons = copy_if_asked<uint32_t>(out_persons, t.person, k);
+    r = copy_if_asked<uint8_t>(out_r, t.r_score, k);
+    f = copy_if_asked<uint8_t>(out_f, t.f_score, k);
+    m = copy_if_asked<uint8_t>(out_m, t.m_score, k);
     if (out_groups) {
       std::string all;
       for (size_t i = 0; i < k; ++i) {

@@ -223,12 +223,7 @@ cdp_status cdp_profile_schema_json(const cdp_profile_store* s, char** out, size_
   CDP_API_END()
 }
 
-cdp_status cdp_write_options_init(cdp_write_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_WRITE_OPTIONS_VERSION,
-                     cdp_write_options CDP_WRITE_OPTIONS_INIT, "cdp_write_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_write_options, CDP_WRITE_OPTIONS)
 
 cdp_status cdp_profile_upsert(cdp_profile_store* s, const cdp_row_keys* keys, const cdp_column* columns,
                               size_t column_count, const cdp_write_options* opts, cdp_write_report** out_report) {

@@ -42,6 +42,17 @@ const TagColumn& tag_at(const cdp_tag_results* r, size_t tag) {
   return r->r.tags[tag];
 }
 
+/// The body of the functions that lend a tag's column: `col`, which only a
+/// tag of `kind` (`what`) has, as a pointer and length owned by the results.
+template <typename T>
+void put_column(const TagColumn& t, TagKind kind, const char* what, const std::vector<T>& col, const T** out,
+                size_t* out_len) {
+  if (t.kind != kind) throw TypeError("tag \"" + t.name + "\" is not a " + what);
+  capi::arg_not_null(out, "out");
+  *out = col.data();
+  if (out_len) *out_len = col.size();
+}
+
 cdp_status put_string(const std::string& s, char** out, size_t* out_len) {
   capi::arg_not_null(out, "out");
   *out = capi::dup_string(s);
@@ -53,12 +64,7 @@ cdp_status put_string(const std::string& s, char** out, size_t* out_len) {
 
 extern "C" {
 
-cdp_status cdp_rules_options_init(cdp_rules_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_RULES_OPTIONS_VERSION,
-                     cdp_rules_options CDP_RULES_OPTIONS_INIT, "cdp_rules_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_rules_options, CDP_RULES_OPTIONS)
 
 cdp_status cdp_rules_compile(cdp_rule_set** out, const cdp_profile_store* store, const char* text, size_t text_len,
                              const cdp_rules_options* opts) {
@@ -127,12 +133,7 @@ cdp_status cdp_rules_evaluate(const cdp_rule_set* rs, const cdp_profile_store* s
   return cdp_rules_evaluate_v2(rs, store, as_of, &o, out);
 }
 
-cdp_status cdp_rules_eval_options_init(cdp_rules_eval_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_RULES_EVAL_OPTIONS_VERSION, cdp_rules_eval_options CDP_RULES_EVAL_OPTIONS_INIT,
-                     "cdp_rules_eval_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_rules_eval_options, CDP_RULES_EVAL_OPTIONS)
 
 cdp_status cdp_rules_evaluate_v2(const cdp_rule_set* rs, const cdp_profile_store* store, int64_t as_of,
                                  const cdp_rules_eval_options* opts, cdp_tag_results** out) {
@@ -193,20 +194,14 @@ cdp_status cdp_tag_results_label(const cdp_tag_results* r, size_t tag, size_t i,
 cdp_status cdp_tag_results_codes(const cdp_tag_results* r, size_t tag, const int32_t** out, size_t* out_len) {
   CDP_API_BEGIN()
   const TagColumn& t = tag_at(r, tag);
-  if (t.kind != TagKind::value) throw TypeError("tag \"" + t.name + "\" is not a value tag");
-  capi::arg_not_null(out, "out");
-  *out = t.codes.data();
-  if (out_len) *out_len = t.codes.size();
+  put_column(t, TagKind::value, "value tag", t.codes, out, out_len);
   CDP_API_END()
 }
 
 cdp_status cdp_tag_results_values(const cdp_tag_results* r, size_t tag, const double** out, size_t* out_len) {
   CDP_API_BEGIN()
   const TagColumn& t = tag_at(r, tag);
-  if (t.kind != TagKind::trait) throw TypeError("tag \"" + t.name + "\" is not a trait");
-  capi::arg_not_null(out, "out");
-  *out = t.values.data();
-  if (out_len) *out_len = t.values.size();
+  put_column(t, TagKind::trait, "trait", t.values, out, out_len);
   CDP_API_END()
 }
 

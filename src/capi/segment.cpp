@@ -180,12 +180,7 @@ cdp_status cdp_segment_set_universe(cdp_segment_engine* e, const cdp_bitmap* per
   CDP_API_END()
 }
 
-cdp_status cdp_segment_define_options_init(cdp_segment_define_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_SEGMENT_DEFINE_OPTIONS_VERSION,
-                     cdp_segment_define_options CDP_SEGMENT_DEFINE_OPTIONS_INIT, "cdp_segment_define_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_segment_define_options, CDP_SEGMENT_DEFINE_OPTIONS)
 
 cdp_status cdp_segment_define(cdp_segment_engine* e, const char* name, size_t name_len, const char* definition,
                               size_t definition_len, const cdp_segment_define_options* opts) {

@@ -5,12 +5,7 @@ using namespace cdpcore;
 
 extern "C" {
 
-cdp_status cdp_workspace_options_init(cdp_workspace_options* opts, unsigned version) {
-  CDP_API_BEGIN()
-  capi::init_options(opts, version, CDP_WORKSPACE_OPTIONS_VERSION,
-                     cdp_workspace_options CDP_WORKSPACE_OPTIONS_INIT, "cdp_workspace_options");
-  CDP_API_END()
-}
+CDP_DEFINE_OPTIONS_INIT(cdp_workspace_options, CDP_WORKSPACE_OPTIONS)
 
 cdp_status cdp_workspace_open(cdp_workspace** out, const char* path, size_t path_len,
                               const cdp_workspace_options* opts) {

@@ -821,25 +821,24 @@ class Generator {
     materialise_records(d, buf);
   }
 
-  static void add_record(RecordBuf& b, Timestamp t, uint32_t person, RecordSource src, std::initializer_list<uint32_t> ids,
-                         uint32_t key, bool duplicate = false) {
+  // A record's columns; its identifiers follow in b.ids.
+  static void start_record(RecordBuf& b, Timestamp t, uint32_t person, RecordSource src, uint32_t key, bool duplicate) {
     b.time.push_back(t);
     b.person.push_back(person);
     b.source.push_back(static_cast<uint8_t>(src));
     b.key.push_back(key);
     b.duplicate.push_back(duplicate);
     b.begin.push_back(b.ids.size());
+  }
+  static void add_record(RecordBuf& b, Timestamp t, uint32_t person, RecordSource src, std::initializer_list<uint32_t> ids,
+                         uint32_t key, bool duplicate = false) {
+    start_record(b, t, person, src, key, duplicate);
     for (uint32_t id : ids)
       if (id != kNone) b.ids.push_back(id);
   }
   static void add_record_v(RecordBuf& b, Timestamp t, uint32_t person, RecordSource src, const uint32_t* ids, int n,
                            uint32_t key, bool duplicate = false) {
-    b.time.push_back(t);
-    b.person.push_back(person);
-    b.source.push_back(static_cast<uint8_t>(src));
-    b.key.push_back(key);
-    b.duplicate.push_back(duplicate);
-    b.begin.push_back(b.ids.size());
+    start_record(b, t, person, src, key, duplicate);
     for (int i = 0; i < n; ++i) b.ids.push_back(ids[i]);
   }
 

@@ -13,6 +13,7 @@
 #include "cdpcore/error.hpp"
 #include "cdpcore/hash.hpp"
 #include "datagen/sample_tables.hpp"
+#include "util/csv.hpp"
 #include "util/sqlite.hpp"
 #include "workspace/database.hpp"
 
@@ -192,16 +193,8 @@ void append_csv_text(std::string& out, std::string_view s) {
   bool quote = s.empty() ? false : (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t');
   for (char c : s)
     if (c == ',' || c == '"' || c == '\n' || c == '\r') quote = true;
-  if (!quote) {
-    out += s;
-    return;
-  }
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  if (quote) util::append_csv_quoted(out, s);
+  else out += s;
 }
 
 void append_json_text(std::string& out, std::string_view s) {

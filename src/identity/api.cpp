@@ -17,7 +17,6 @@
 namespace cdpcore::idg {
 BatchResult link_batch_impl(GraphState& g, const RecordBatch::Impl& b, const BatchOptions& opt);
 std::vector<RecordError> check_batch_impl(const GraphState& g, const RecordBatch::Impl& b);
-IdentifierInfo info_of(const GraphState& g, uint32_t id);
 }  // namespace cdpcore::idg
 
 namespace cdpcore {
@@ -478,52 +477,91 @@ uint32_t IdentityGraph::identifier_capacity() const noexcept { return impl_->id_
 
 // ---- log, listeners, conflicts ------------------------------------------------------------------
 
-std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t limit) const {
-  const GraphState& g = *impl_;
-  std::vector<ChangeEvent> out;
-  if (!g.db) {
-    if (!g.mem_log.empty() && g.mem_log_first > cursor + 1) {
-      throw StateError("changes_since(" + std::to_string(cursor) + "): the in-memory log starts at " +
-                       std::to_string(g.mem_log_first) + " (memory_log_limit)");
-    }
-    // Consecutive sequence numbers: start at the cursor's successor directly.
-    const uint64_t skip = cursor + 1 > g.mem_log_first ? cursor + 1 - g.mem_log_first : 0;
-    for (uint64_t i = skip; i < g.mem_log.size() && out.size() < limit; ++i) {
-      out.push_back(g.materialise_mem(g.mem_log_first + i, g.mem_log[i]));
-    }
-    return out;
-  }
-  sql::Statement st = g.db->prepare(
-      "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
-      "WHERE seq > ? ORDER BY seq LIMIT ?");
+namespace {
+
+/// Column `col` as a T, or `none` where it is NULL.
+template <typename T>
+T int_or(const sql::Statement& st, int col, T none) {
+  return st.is_null(col) ? none : static_cast<T>(st.column_int64(col));
+}
+
+/// The next page of a stored log: the rows of `sql` (which ends "WHERE <key>
+/// > ? ORDER BY <key> LIMIT ?") after `cursor`, at most `limit`.
+template <typename T>
+std::vector<T> read_page(sql::Database& db, const char* sql, uint64_t cursor, size_t limit,
+                         T (*read_row)(const sql::Statement&)) {
+  std::vector<T> out;
+  sql::Statement st = db.prepare(sql);
   st.bind(1, static_cast<int64_t>(cursor));
   st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  while (st.step()) {
-    ChangeEvent e;
-    e.seq = static_cast<uint64_t>(st.column_int64(0));
-    e.kind = static_cast<ChangeKind>(st.column_int64(1));
-    e.cause = static_cast<ChangeCause>(st.column_int64(2));
-    e.time = st.column_int64(3);
-    e.source = std::string(st.column_text(4));
-    e.record = st.is_null(5) ? kNoRecord : static_cast<RecordId>(st.column_int64(5));
-    e.ordinal = st.is_null(6) ? kNoPerson : static_cast<PersonOrdinal>(st.column_int64(6));
-    e.key = st.is_null(7) ? kNoKey : static_cast<PersonKey>(st.column_int64(7));
-    e.absorbed = st.is_null(8) ? kNoPerson : static_cast<PersonOrdinal>(st.column_int64(8));
-    e.absorbed_key = st.is_null(9) ? kNoKey : static_cast<PersonKey>(st.column_int64(9));
-    if (!st.is_null(10)) {
-      try {
-        for (const auto& p : nlohmann::json::parse(st.column_text(10))) {
-          SplitPart part;
-          part.ordinal = p.at("ordinal").get<PersonOrdinal>();
-          part.key = p.at("key").get<PersonKey>();
-          part.identifiers = p.at("ids").get<std::vector<IdentifierId>>();
-          e.parts.push_back(std::move(part));
-        }
-      } catch (const nlohmann::json::exception& ex) {
-        throw CorruptError("identity_log: entry " + std::to_string(e.seq) + " has bad parts: " + ex.what());
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+// One row of identity_log, as kLogPage selects it.
+constexpr const char* kLogPage =
+    "SELECT seq, kind, cause, time, source, record, ordinal, key, absorbed, absorbed_key, parts FROM identity_log "
+    "WHERE seq > ? ORDER BY seq LIMIT ?";
+ChangeEvent log_row(const sql::Statement& st) {
+  ChangeEvent e;
+  e.seq = static_cast<uint64_t>(st.column_int64(0));
+  e.kind = static_cast<ChangeKind>(st.column_int64(1));
+  e.cause = static_cast<ChangeCause>(st.column_int64(2));
+  e.time = st.column_int64(3);
+  e.source = std::string(st.column_text(4));
+  e.record = int_or<RecordId>(st, 5, kNoRecord);
+  e.ordinal = int_or<PersonOrdinal>(st, 6, kNoPerson);
+  e.key = int_or<PersonKey>(st, 7, kNoKey);
+  e.absorbed = int_or<PersonOrdinal>(st, 8, kNoPerson);
+  e.absorbed_key = int_or<PersonKey>(st, 9, kNoKey);
+  if (!st.is_null(10)) {
+    try {
+      for (const auto& p : nlohmann::json::parse(st.column_text(10))) {
+        SplitPart part;
+        part.ordinal = p.at("ordinal").get<PersonOrdinal>();
+        part.key = p.at("key").get<PersonKey>();
+        part.identifiers = p.at("ids").get<std::vector<IdentifierId>>();
+        e.parts.push_back(std::move(part));
       }
+    } catch (const nlohmann::json::exception& ex) {
+      throw CorruptError("identity_log: entry " + std::to_string(e.seq) + " has bad parts: " + ex.what());
     }
-    out.push_back(std::move(e));
+  }
+  return e;
+}
+
+// One row of identity_conflicts, as kConflictPage selects it.
+constexpr const char* kConflictPage =
+    "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
+    "WHERE id > ? ORDER BY id LIMIT ?";
+LinkConflict conflict_row(const sql::Statement& st) {
+  LinkConflict c;
+  c.id = static_cast<uint64_t>(st.column_int64(0));
+  c.record = int_or<RecordId>(st, 1, kNoRecord);
+  c.time = st.column_int64(2);
+  c.source = std::string(st.column_text(3));
+  c.identifier = static_cast<IdentifierId>(st.column_int64(4));
+  c.limited_type = int_or<TypeId>(st, 5, kNoType);
+  c.reason = static_cast<ConflictReason>(st.column_int64(6));
+  c.kept_in = int_or<PersonKey>(st, 7, kNoKey);
+  c.refused = int_or<PersonKey>(st, 8, kNoKey);
+  return c;
+}
+
+}  // namespace
+
+std::vector<ChangeEvent> IdentityGraph::changes_since(uint64_t cursor, size_t limit) const {
+  const GraphState& g = *impl_;
+  if (g.db) return read_page(*g.db, kLogPage, cursor, limit, log_row);
+  if (!g.mem_log.empty() && g.mem_log_first > cursor + 1) {
+    throw StateError("changes_since(" + std::to_string(cursor) + "): the in-memory log starts at " +
+                     std::to_string(g.mem_log_first) + " (memory_log_limit)");
+  }
+  std::vector<ChangeEvent> out;
+  // Consecutive sequence numbers: start at the cursor's successor directly.
+  const uint64_t skip = cursor + 1 > g.mem_log_first ? cursor + 1 - g.mem_log_first : 0;
+  for (uint64_t i = skip; i < g.mem_log.size() && out.size() < limit; ++i) {
+    out.push_back(g.materialise_mem(g.mem_log_first + i, g.mem_log[i]));
   }
   return out;
 }
@@ -543,32 +581,12 @@ void IdentityGraph::remove_listener(IdentityListener* listener) noexcept {
 
 std::vector<LinkConflict> IdentityGraph::conflicts(uint64_t cursor, size_t limit) const {
   const GraphState& g = *impl_;
+  if (g.db) return read_page(*g.db, kConflictPage, cursor, limit, conflict_row);
   std::vector<LinkConflict> out;
-  if (!g.db) {
-    for (const LinkConflict& c : g.mem_conflicts) {
-      if (c.id <= cursor) continue;
-      if (out.size() >= limit) break;
-      out.push_back(c);
-    }
-    return out;
-  }
-  sql::Statement st = g.db->prepare(
-      "SELECT id, record, time, source, identifier, limited_type, reason, kept_in, refused FROM identity_conflicts "
-      "WHERE id > ? ORDER BY id LIMIT ?");
-  st.bind(1, static_cast<int64_t>(cursor));
-  st.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  while (st.step()) {
-    LinkConflict c;
-    c.id = static_cast<uint64_t>(st.column_int64(0));
-    c.record = st.is_null(1) ? kNoRecord : static_cast<RecordId>(st.column_int64(1));
-    c.time = st.column_int64(2);
-    c.source = std::string(st.column_text(3));
-    c.identifier = static_cast<IdentifierId>(st.column_int64(4));
-    c.limited_type = st.is_null(5) ? kNoType : static_cast<TypeId>(st.column_int64(5));
-    c.reason = static_cast<ConflictReason>(st.column_int64(6));
-    c.kept_in = st.is_null(7) ? kNoKey : static_cast<PersonKey>(st.column_int64(7));
-    c.refused = st.is_null(8) ? kNoKey : static_cast<PersonKey>(st.column_int64(8));
-    out.push_back(std::move(c));
+  for (const LinkConflict& c : g.mem_conflicts) {
+    if (c.id <= cursor) continue;
+    if (out.size() >= limit) break;
+    out.push_back(c);
   }
   return out;
 }

@@ -270,6 +270,8 @@ std::string type_config_json(const TypeState& t);
 void type_config_from_json(std::string_view json, TypeState& t);
 /// Fills the derived fields of a type from its options (validates them).
 void finish_type(TypeState& t, const IdentityOptions& g);
+/// The public description of identifier `id`, value unmasked (api.cpp).
+IdentifierInfo info_of(const GraphState& g, uint32_t id);
 
 }  // namespace cdpcore::idg
 

@@ -7,10 +7,6 @@
 #include "cdpcore/hash.hpp"
 #include "identity/graph_impl.hpp"
 
-namespace cdpcore::idg {
-IdentifierInfo info_of(const GraphState& g, uint32_t id);
-}  // namespace cdpcore::idg
-
 namespace cdpcore {
 
 using namespace idg;

@@ -7,10 +7,6 @@
 #include "identity/graph_impl.hpp"
 #include "util/sqlite.hpp"
 
-namespace cdpcore::idg {
-IdentifierInfo info_of(const GraphState& g, uint32_t id);
-}  // namespace cdpcore::idg
-
 namespace cdpcore {
 
 using namespace idg;
@@ -66,6 +62,17 @@ RemovalReport run_change(GraphState& g, const RemoveOptions& opt, F&& change) {
     forget_cached_phone_numbers();  // the raw values parsed recently
   }
   return rep;
+}
+
+/// Runs a change planned in `planned`: the report of the change (splits,
+/// erasures, change numbers) with the removals the plan counted.
+template <typename F>
+RemovalReport run_planned_change(GraphState& g, const RemoveOptions& opt, RemovalReport& planned, F&& change) {
+  RemovalReport done = run_change(g, opt, std::forward<F>(change));
+  done.removed_identifiers = std::move(planned.removed_identifiers);
+  done.occurrences_removed = planned.occurrences_removed;
+  done.records_removed = planned.records_removed;
+  return done;
 }
 
 /// A dry run's view of one person: the split (or erasure) it would undergo.
@@ -145,14 +152,10 @@ RemovalReport IdentityGraph::remove_identifier(TypeId type, std::string_view raw
             ChangeCause::remove_identifier, options, rep);
     return rep;
   }
-  RemovalReport done = run_change(g, options, [&](RemovalReport&) {
+  return run_planned_change(g, options, rep, [&](RemovalReport&) {
     g.delete_identifier(id, options.suppress, options.time);
     if (ord != kNone) g.recompute(ord, ChangeCause::remove_identifier, options.time, kNone, kNoRecord, nullptr);
   });
-  done.removed_identifiers = std::move(rep.removed_identifiers);
-  done.occurrences_removed = rep.occurrences_removed;
-  done.records_removed = rep.records_removed;
-  return done;
 }
 
 RemovalReport IdentityGraph::remove_record(RecordId record, const RemoveOptions& options) {
@@ -186,7 +189,7 @@ RemovalReport IdentityGraph::remove_record(RecordId record, const RemoveOptions&
     }
     return rep;
   }
-  RemovalReport done = run_change(g, options, [&](RemovalReport&) {
+  return run_planned_change(g, options, rep, [&](RemovalReport&) {
     for (uint32_t o : occs) {
       g.occ.set(o, (g.occ[o] & kIdMask) | kOccRemoved);
       --g.live_occ;
@@ -198,10 +201,6 @@ RemovalReport IdentityGraph::remove_record(RecordId record, const RemoveOptions&
     for (uint32_t ord : persons)
       if (g.persons[ord].root != kNone) g.recompute(ord, ChangeCause::remove_record, options.time, kNone, record, nullptr);
   });
-  done.removed_identifiers = std::move(rep.removed_identifiers);
-  done.occurrences_removed = rep.occurrences_removed;
-  done.records_removed = rep.records_removed;
-  return done;
 }
 
 RemovalReport IdentityGraph::erase_person(PersonOrdinal ordinal, const RemoveOptions& options) {
@@ -224,7 +223,7 @@ RemovalReport IdentityGraph::erase_person(PersonOrdinal ordinal, const RemoveOpt
     rep.erased_persons.push_back(g.persons[ordinal].key);
     return rep;
   }
-  RemovalReport done = run_change(g, options, [&](RemovalReport&) {
+  return run_planned_change(g, options, rep, [&](RemovalReport&) {
     const PersonKey key = g.persons[ordinal].key;
     for (uint32_t id : members) {
       g.delete_identifier(id, options.suppress, options.time);
@@ -236,10 +235,6 @@ RemovalReport IdentityGraph::erase_person(PersonOrdinal ordinal, const RemoveOpt
     g.pending.push_back({ChangeKind::erased, ChangeCause::erase_person, options.time, kNone, kNoRecord, ordinal, key,
                          kNoPerson, kNoKey, 0, 0});
   });
-  done.removed_identifiers = std::move(rep.removed_identifiers);
-  done.occurrences_removed = rep.occurrences_removed;
-  done.records_removed = rep.records_removed;
-  return done;
 }
 
 RemovalReport IdentityGraph::expire(Timestamp as_of, const RemoveOptions& options) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/model.hpp"
@@ -31,6 +32,20 @@ double sq_dist(const double* a, const double* b, size_t d) {
     s += t * t;
   }
   return s;
+}
+
+/// The centre nearest to `p` (the first of equals) and its squared distance.
+std::pair<int32_t, double> nearest(const double* p, const std::vector<double>& centers, int k, size_t d) {
+  int32_t best = 0;
+  double bd = std::numeric_limits<double>::infinity();
+  for (int c = 0; c < k; ++c) {
+    double dd = sq_dist(p, &centers[static_cast<size_t>(c) * d], d);
+    if (dd < bd) {
+      bd = dd;
+      best = c;
+    }
+  }
+  return {best, bd};
 }
 
 struct Run {
@@ -94,15 +109,7 @@ Run run_once(const std::vector<double>& x, size_t n, size_t d, int k, SplitMix64
     bool changed = false;
     run.inertia = 0;
     for (size_t i = 0; i < n; ++i) {
-      int32_t best = 0;
-      double bd = std::numeric_limits<double>::infinity();
-      for (int c = 0; c < k; ++c) {
-        double dd = sq_dist(&x[i * d], &run.centers[static_cast<size_t>(c) * d], d);
-        if (dd < bd) {
-          bd = dd;
-          best = c;
-        }
-      }
+      const auto [best, bd] = nearest(&x[i * d], run.centers, k, d);
       if (run.labels[i] != best) {
         run.labels[i] = best;
         changed = true;
@@ -146,15 +153,7 @@ Run run_once(const std::vector<double>& x, size_t n, size_t d, int k, SplitMix64
       // Final assignment and inertia against the final centres.
       run.inertia = 0;
       for (size_t i = 0; i < n; ++i) {
-        int32_t best = 0;
-        double bd = std::numeric_limits<double>::infinity();
-        for (int c = 0; c < k; ++c) {
-          double dd = sq_dist(&x[i * d], &run.centers[static_cast<size_t>(c) * d], d);
-          if (dd < bd) {
-            bd = dd;
-            best = c;
-          }
-        }
+        const auto [best, bd] = nearest(&x[i * d], run.centers, k, d);
         run.labels[i] = best;
         run.inertia += bd;
       }

@@ -72,6 +72,20 @@ void check_type(const Model::Impl& impl, PredictType type) {
   }
 }
 
+/// predict_row for rows of doubles or floats, after checking the sizes.
+template <typename T>
+void predict_row_checked(const Model::Impl& impl, std::span<const T> x, std::span<double> out, PredictType type) {
+  if (x.size() != impl.num_features) {
+    throw InvalidArgument("predict_row: the model expects " + std::to_string(impl.num_features) + " features, got " +
+                          std::to_string(x.size()));
+  }
+  if (out.size() < impl.num_outputs) {
+    throw InvalidArgument("predict_row: the output needs " + std::to_string(impl.num_outputs) + " values");
+  }
+  if (type == PredictType::margin) check_type(impl, type);
+  impl.predict_row(x.data(), out.data(), type);
+}
+
 }  // namespace
 
 namespace model_detail {
@@ -175,27 +189,11 @@ std::vector<double> Model::predict(const MatrixView& x, const PredictOptions& op
 }
 
 void Model::predict_row(std::span<const double> x, std::span<double> out, PredictType type) const {
-  if (x.size() != impl_->num_features) {
-    throw InvalidArgument("predict_row: the model expects " + std::to_string(impl_->num_features) + " features, got " +
-                          std::to_string(x.size()));
-  }
-  if (out.size() < impl_->num_outputs) {
-    throw InvalidArgument("predict_row: the output needs " + std::to_string(impl_->num_outputs) + " values");
-  }
-  if (type == PredictType::margin) check_type(*impl_, type);
-  impl_->predict_row(x.data(), out.data(), type);
+  predict_row_checked(*impl_, x, out, type);
 }
 
 void Model::predict_row(std::span<const float> x, std::span<double> out, PredictType type) const {
-  if (x.size() != impl_->num_features) {
-    throw InvalidArgument("predict_row: the model expects " + std::to_string(impl_->num_features) + " features, got " +
-                          std::to_string(x.size()));
-  }
-  if (out.size() < impl_->num_outputs) {
-    throw InvalidArgument("predict_row: the output needs " + std::to_string(impl_->num_outputs) + " values");
-  }
-  if (type == PredictType::margin) check_type(*impl_, type);
-  impl_->predict_row(x.data(), out.data(), type);
+  predict_row_checked(*impl_, x, out, type);
 }
 
 double Model::predict_one(std::span<const double> x, PredictType type) const {

@@ -197,6 +197,13 @@ void persist_cell(sql::Database& db, const AttrColumn& c, PersonOrdinal p) {
   put.run();
 }
 
+// Runs a cached statement whose one parameter is a person.
+void run_for_person(sql::Database& db, const char* sql, PersonOrdinal p) {
+  auto& st = db.cached(sql);
+  st.bind(1, static_cast<int64_t>(p));
+  st.run();
+}
+
 void check_ordinal(PersonOrdinal p, const char* what) {
   if (p == kGone) throw InvalidArgument(std::string(what) + ": no person (kNoPerson)");
 }
@@ -234,12 +241,8 @@ void ProfileStore::Impl::merge(PersonOrdinal survivor, PersonOrdinal absorbed) {
     auto& up = db.cached("UPDATE profile_events SET person = ? WHERE person = ?");
     up.bind_all(static_cast<int64_t>(survivor), static_cast<int64_t>(absorbed));
     up.run();
-    auto& ret = db.cached("INSERT OR IGNORE INTO profile_retired(person) VALUES (?)");
-    ret.bind(1, static_cast<int64_t>(absorbed));
-    ret.run();
-    auto& unret = db.cached("DELETE FROM profile_retired WHERE person = ?");
-    unret.bind(1, static_cast<int64_t>(survivor));
-    unret.run();
+    run_for_person(db, "INSERT OR IGNORE INTO profile_retired(person) VALUES (?)", absorbed);
+    run_for_person(db, "DELETE FROM profile_retired WHERE person = ?", survivor);
     tx->commit();
   }
   moves_pending.store(true, std::memory_order_release);
@@ -276,9 +279,7 @@ void ProfileStore::Impl::split(PersonOrdinal from, PersonOrdinal to, const std::
       up.bind_all(static_cast<int64_t>(to), static_cast<int64_t>(from), static_cast<int64_t>(s));
       up.run();
     }
-    auto& unret = db.cached("DELETE FROM profile_retired WHERE person = ?");
-    unret.bind(1, static_cast<int64_t>(to));
-    unret.run();
+    run_for_person(db, "DELETE FROM profile_retired WHERE person = ?", to);
     tx->commit();
   }
   moves_pending.store(true, std::memory_order_release);
@@ -306,12 +307,8 @@ void ProfileStore::Impl::erase(PersonOrdinal p) {
       dv.bind_all(c->id, static_cast<int64_t>(p));
       dv.run();
     }
-    auto& de = db.cached("DELETE FROM profile_events WHERE person = ?");
-    de.bind(1, static_cast<int64_t>(p));
-    de.run();
-    auto& ret = db.cached("INSERT OR IGNORE INTO profile_retired(person) VALUES (?)");
-    ret.bind(1, static_cast<int64_t>(p));
-    ret.run();
+    run_for_person(db, "DELETE FROM profile_events WHERE person = ?", p);
+    run_for_person(db, "INSERT OR IGNORE INTO profile_retired(person) VALUES (?)", p);
     tx->commit();
   }
   moves_pending.store(true, std::memory_order_release);

@@ -2,6 +2,7 @@
 // definitions, string dictionaries and the column containers.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/hash.hpp"
@@ -38,25 +39,21 @@ ValueType parse_value_type(std::string_view n) {
                         "\" (expected bool, int64, double, string, timestamp or set<string>)");
 }
 
+// Each merge policy with its name, for both directions.
+constexpr std::pair<MergePolicy, const char*> kMergePolicyNames[] = {
+    {MergePolicy::latest, "latest"}, {MergePolicy::first, "first"}, {MergePolicy::min, "min"},
+    {MergePolicy::max, "max"},       {MergePolicy::sum, "sum"},     {MergePolicy::union_, "union"},
+};
+
 const char* merge_policy_name(MergePolicy p) noexcept {
-  switch (p) {
-    case MergePolicy::latest: return "latest";
-    case MergePolicy::first: return "first";
-    case MergePolicy::min: return "min";
-    case MergePolicy::max: return "max";
-    case MergePolicy::sum: return "sum";
-    case MergePolicy::union_: return "union";
-  }
+  for (const auto& [policy, name] : kMergePolicyNames)
+    if (policy == p) return name;
   return "?";
 }
 
 MergePolicy parse_merge_policy(std::string_view n) {
-  if (n == "latest") return MergePolicy::latest;
-  if (n == "first") return MergePolicy::first;
-  if (n == "min") return MergePolicy::min;
-  if (n == "max") return MergePolicy::max;
-  if (n == "sum") return MergePolicy::sum;
-  if (n == "union") return MergePolicy::union_;
+  for (const auto& [policy, name] : kMergePolicyNames)
+    if (n == name) return policy;
   throw InvalidArgument("unknown merge policy \"" + std::string(n) +
                         "\" (expected latest, first, min, max, sum or union)");
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <utility>
 
 #include "cdpcore/error.hpp"
 #include "cdpcore/workspace.hpp"
@@ -187,17 +188,16 @@ const AttrColumn* ProfileStore::Impl::find_attr(std::string_view name) const noe
   auto it = attr_index.find(name);
   return it == attr_index.end() ? nullptr : attrs[it->second].get();
 }
+// The non-const lookups are the const ones on a store the caller may change.
 AttrColumn* ProfileStore::Impl::find_attr(std::string_view name) noexcept {
-  auto it = attr_index.find(name);
-  return it == attr_index.end() ? nullptr : attrs[it->second].get();
+  return const_cast<AttrColumn*>(std::as_const(*this).find_attr(name));
 }
 const EventTable* ProfileStore::Impl::find_event(std::string_view name) const noexcept {
   auto it = event_index.find(name);
   return it == event_index.end() ? nullptr : events[it->second].get();
 }
 EventTable* ProfileStore::Impl::find_event(std::string_view name) noexcept {
-  auto it = event_index.find(name);
-  return it == event_index.end() ? nullptr : events[it->second].get();
+  return const_cast<EventTable*>(std::as_const(*this).find_event(name));
 }
 const AttrColumn& ProfileStore::Impl::attr_or_throw(std::string_view name) const {
   if (auto* a = find_attr(name)) return *a;

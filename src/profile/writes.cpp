@@ -400,6 +400,29 @@ void check_progress(const WriteOptions& o, uint64_t done, uint64_t total) {
   if (o.progress && !o.progress(done, total)) throw Cancelled("the batch was cancelled by the progress callback; nothing was applied");
 }
 
+/// The first steps of a batch write, inside its transaction: the persons the
+/// keys need created, a source per row, and the persons of the good rows
+/// (returned; with a workspace their sources and un-retirement are written).
+std::vector<uint32_t> start_rows(ProfileStore::Impl& im, const RowKeys& keys, ResolvedKeys& rk,
+                                 std::span<const Timestamp> times, const WriteOptions& options, BatchErrors& errors,
+                                 std::string_view what, SourceAssigner& sources) {
+  if (!rk.to_create.empty()) {
+    create_pending_persons(im, rk, times, options.time, errors);
+    errors.raise_unless_best_effort(options.best_effort, what);
+  }
+  sources.assign(im, keys, rk, errors);
+  const size_t rows = keys.size();
+  std::vector<uint32_t> touched;
+  touched.reserve(rows);
+  for (size_t r = 0; r < rows; ++r)
+    if (errors.ok(r)) touched.push_back(rk.persons[r]);
+  if (im.ws) {
+    sources.persist(im);
+    unretire_persist(im, touched);
+  }
+  return touched;
+}
+
 void write_attr_value(sql::Statement& st, const AttrColumn& col, const PreparedColumn& c, size_t r,
                       std::vector<std::string_view>& scratch) {
   switch (col.def.type) {
@@ -450,17 +473,8 @@ WriteReport ProfileStore::upsert_attributes(const RowKeys& keys, std::span<const
   {
     std::unique_ptr<sql::Transaction> tx;
     if (im.ws) tx = std::make_unique<sql::Transaction>(database_of(*im.ws));
-    if (!rk.to_create.empty()) {
-      create_pending_persons(im, rk, {}, options.time, errors);
-      errors.raise_unless_best_effort(options.best_effort, "upsert");
-    }
-    sources.assign(im, keys, rk, errors);
-    touched.reserve(rows);
-    for (size_t r = 0; r < rows; ++r)
-      if (errors.ok(r)) touched.push_back(rk.persons[r]);
+    touched = start_rows(im, keys, rk, {}, options, errors, "upsert", sources);
     if (im.ws) {
-      sources.persist(im);
-      unretire_persist(im, touched);
       auto& db = database_of(*im.ws);
       auto& put = db.cached(
           "INSERT OR REPLACE INTO profile_values(attribute, person, seq, source, value) VALUES (?, ?, ?, ?, ?)");
@@ -578,17 +592,8 @@ WriteReport ProfileStore::append_events(std::string_view event_type, const RowKe
   {
     std::unique_ptr<sql::Transaction> tx;
     if (im.ws) tx = std::make_unique<sql::Transaction>(database_of(*im.ws));
-    if (!rk.to_create.empty()) {
-      create_pending_persons(im, rk, times, options.time, errors);
-      errors.raise_unless_best_effort(options.best_effort, "append " + std::string(event_type));
-    }
-    sources.assign(im, keys, rk, errors);
-    touched.reserve(rows);
-    for (size_t r = 0; r < rows; ++r)
-      if (errors.ok(r)) touched.push_back(rk.persons[r]);
+    touched = start_rows(im, keys, rk, times, options, errors, "append " + std::string(event_type), sources);
     if (im.ws) {
-      sources.persist(im);
-      unretire_persist(im, touched);
       auto& db = database_of(*im.ws);
       auto& ins =
           db.cached("INSERT INTO profile_events(event_type, person, time, source, props) VALUES (?, ?, ?, ?, ?)");

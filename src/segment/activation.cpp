@@ -10,6 +10,7 @@
 #include "cdpcore/identity.hpp"
 #include "cdpcore/utf8.hpp"
 #include "segment/engine_impl.hpp"
+#include "util/csv.hpp"
 
 namespace cdpcore {
 
@@ -179,16 +180,8 @@ namespace {
 
 void csv_field(std::string& out, std::string_view v) {
   bool quote = v.find_first_of(",\"\r\n") != std::string_view::npos;
-  if (!quote) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  if (quote) util::append_csv_quoted(out, v);
+  else out.append(v);
 }
 
 }  // namespace

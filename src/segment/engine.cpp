@@ -120,6 +120,36 @@ SegmentInfo make_info(const Segment& s) {
   return i;
 }
 
+// The segment a definition of `name` replaces (nullptr for a new name);
+// throws Conflict when one exists and `replace` is not set.
+Segment* replaced_segment(segment_detail::Impl& im, std::string_view name, bool replace) {
+  auto it = im.segments.find(name);
+  if (it == im.segments.end()) return nullptr;
+  if (!replace) throw Conflict("segment '" + std::string(name) + "' already exists (pass replace to redefine it)");
+  return it->second.get();
+}
+
+// Stores a new definition in place of `old` (nullptr: a new segment): the
+// file first, so a failure changes nothing, then the maps and the index.
+Segment& install(segment_detail::Impl& im, std::unique_ptr<Segment> s, Segment* old) {
+  im.save_definition(*s);
+  if (old) im.unindex_segment(*old);
+  else im.by_id.push_back(nullptr);
+  Segment* raw = s.get();
+  im.by_id[raw->id] = raw;
+  im.segments[raw->name] = std::move(s);
+  im.renumber();
+  im.drop_plans();
+  if (raw->evaluated) im.index_segment(*raw);
+  return *raw;
+}
+
+// Adds or replaces a tag; plans that read tags are compiled again.
+void put_tag(segment_detail::Impl& im, std::string_view name, TagEntry e) {
+  im.tags[std::string(name)] = std::move(e);
+  im.drop_plans();
+}
+
 // Segments in an order where every segment comes after those it refers to.
 std::vector<Segment*> dependency_order(segment_detail::Impl& im) {
   std::vector<Segment*> out;
@@ -172,20 +202,16 @@ void SegmentEngine::set_tags(const TagResults& results) {
   std::map<std::string, TagEntry, std::less<>> next;
   for (const TagColumn& c : results.tags) {
     TagEntry e;
+    e.members = c.members;
     switch (c.kind) {
-      case TagKind::boolean:
-        e.kind = TagEntry::Kind::boolean;
-        e.members = c.members;
-        break;
+      case TagKind::boolean: e.kind = TagEntry::Kind::boolean; break;
       case TagKind::value:
         e.kind = TagEntry::Kind::value;
-        e.members = c.members;
         e.labels = c.labels;
         e.label_members = c.label_members;
         break;
       case TagKind::trait:
         e.kind = TagEntry::Kind::trait;
-        e.members = c.members;
         e.values = c.values;
         e.valid = c.valid;
         break;
@@ -201,8 +227,7 @@ void SegmentEngine::set_tag(std::string_view name, Bitmap members) {
   TagEntry e;
   e.kind = TagEntry::Kind::boolean;
   e.members = std::move(members);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string> labels, std::vector<Bitmap> members) {
@@ -223,8 +248,7 @@ void SegmentEngine::set_value_tag(std::string_view name, std::vector<std::string
   e.members = Bitmap::or_many(ptrs);
   e.labels = std::move(labels);
   e.label_members = std::move(members);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_trait(std::string_view name, std::vector<double> values, std::vector<uint8_t> valid) {
@@ -239,8 +263,7 @@ void SegmentEngine::set_trait(std::string_view name, std::vector<double> values,
   e.valid = std::move(valid);
   for (uint32_t p = 0; p < e.values.size(); ++p)
     if (e.is_valid(p)) e.members.add(p);
-  impl_->tags[std::string(name)] = std::move(e);
-  impl_->drop_plans();
+  put_tag(*impl_, name, std::move(e));
 }
 
 void SegmentEngine::set_person_tag(PersonOrdinal person, std::string_view tag, bool member) {
@@ -296,9 +319,7 @@ SegmentInfo SegmentEngine::define(std::string_view name, std::string_view defini
   util::validate_name(name, "segment name");
   require_utf8(definition, "segment definition");
   require_utf8(options.description, "segment description");
-  auto existing = impl_->segments.find(name);
-  if (existing != impl_->segments.end() && !options.replace)
-    throw Conflict("segment '" + std::string(name) + "' already exists (pass replace to redefine it)");
+  Segment* old = replaced_segment(*impl_, name, options.replace);
   auto s = std::make_unique<Segment>();
   s->name = std::string(name);
   s->kind = SegmentKind::dynamic;
@@ -306,7 +327,6 @@ SegmentInfo SegmentEngine::define(std::string_view name, std::string_view defini
   s->description = options.description;
   impl_->compile_definition(*s, definition);
   impl_->check_cycles(*s);
-  Segment* old = existing != impl_->segments.end() ? existing->second.get() : nullptr;
   if (old) {
     s->version = old->version + 1;
     s->id = old->id;
@@ -317,24 +337,13 @@ SegmentInfo SegmentEngine::define(std::string_view name, std::string_view defini
   } else {
     s->id = static_cast<uint32_t>(impl_->by_id.size());
   }
-  impl_->save_definition(*s);  // the file first: a failure changes nothing
-  if (old) impl_->unindex_segment(*old);
-  else impl_->by_id.push_back(nullptr);
-  Segment* raw = s.get();
-  impl_->by_id[raw->id] = raw;
-  impl_->segments[raw->name] = std::move(s);
-  impl_->renumber();
-  impl_->drop_plans();
-  if (raw->evaluated) impl_->index_segment(*raw);
-  return make_info(*raw);
+  return make_info(install(*impl_, std::move(s), old));
 }
 
 SegmentInfo SegmentEngine::define_fixed(std::string_view name, Bitmap members, const DefineOptions& options) {
   util::validate_name(name, "segment name");
   require_utf8(options.description, "segment description");
-  auto existing = impl_->segments.find(name);
-  if (existing != impl_->segments.end() && !options.replace)
-    throw Conflict("segment '" + std::string(name) + "' already exists (pass replace to redefine it)");
+  Segment* old = replaced_segment(*impl_, name, options.replace);
   auto s = std::make_unique<Segment>();
   s->name = std::string(name);
   s->kind = SegmentKind::fixed;
@@ -342,28 +351,17 @@ SegmentInfo SegmentEngine::define_fixed(std::string_view name, Bitmap members, c
   s->members = std::move(members);
   s->members.optimize();
   s->evaluated = true;
-  Segment* old = existing != impl_->segments.end() ? existing->second.get() : nullptr;
   // A fixed segment refers to nothing, so replacing one never makes a cycle.
   s->version = old ? old->version + 1 : 1;
   s->id = old ? old->id : static_cast<uint32_t>(impl_->by_id.size());
-  impl_->save_definition(*s);  // the file first: a failure changes nothing
-  if (old) impl_->unindex_segment(*old);
-  else impl_->by_id.push_back(nullptr);
-  Segment* raw = s.get();
-  impl_->by_id[raw->id] = raw;
-  impl_->segments[raw->name] = std::move(s);
-  impl_->renumber();
-  impl_->drop_plans();
-  impl_->index_segment(*raw);
-  return make_info(*raw);
+  return make_info(install(*impl_, std::move(s), old));
 }
 
 ListReport SegmentEngine::define_list(std::string_view name, std::string_view identifier_type,
                                       std::span<const std::string_view> values, const DefineOptions& options) {
   util::validate_name(name, "segment name");
   if (!impl_->graph) throw StateError("segment '" + std::string(name) + "': uploaded lists need an identity graph");
-  if (impl_->segments.count(name) && !options.replace)
-    throw Conflict("segment '" + std::string(name) + "' already exists (pass replace to redefine it)");
+  replaced_segment(*impl_, name, options.replace);  // the Conflict before any lookup
   TypeId type = impl_->graph->type_id(identifier_type);
   if (type == kNoType) throw NotFound("identifier type '" + std::string(identifier_type) + "' does not exist");
   for (size_t i = 0; i < values.size(); ++i) require_utf8(values[i], "identifier value");

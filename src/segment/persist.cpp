@@ -57,6 +57,29 @@ Bitmap read_members(std::span<const uint8_t> blob, std::string_view what) {
   }
 }
 
+/// Numbers `events` after the last logged one and keeps them. A bound engine
+/// writes them to segment_log in one transaction with what `also` writes
+/// (given the last number).
+template <typename F>
+void log_events(Impl& im, std::vector<MembershipEvent>& events, F&& also) {
+  uint64_t seq = im.last_seq;
+  if (im.ws) {
+    sql::Database& db = database_of(*im.ws);
+    sql::Transaction tx(db);
+    auto& ins = db.cached("INSERT INTO segment_log(segment, person, entered, at) VALUES(?, ?, ?, ?)");
+    for (MembershipEvent& e : events) {
+      ins.bind(1, e.segment).bind(2, e.person).bind(3, static_cast<int64_t>(e.entered ? 1 : 0)).bind(4, e.at).run();
+      e.seq = static_cast<uint64_t>(db.last_insert_rowid());
+      seq = e.seq;
+    }
+    also(db, seq);
+    tx.commit();
+  } else {
+    for (MembershipEvent& e : events) e.seq = ++seq;
+  }
+  im.remember_events(events, seq);
+}
+
 }  // namespace
 
 void Impl::ensure_schema() { ws->ensure_schema("segment", kMigrations); }
@@ -161,16 +184,7 @@ void Impl::save_definition(const Segment& s) {
 
 void Impl::save_members(const Segment& s, const Bitmap& members, Timestamp as_of,
                         std::vector<MembershipEvent>& events) {
-  uint64_t seq = last_seq;
-  if (ws) {
-    sql::Database& db = database_of(*ws);
-    sql::Transaction tx(db);
-    auto& ins = db.cached("INSERT INTO segment_log(segment, person, entered, at) VALUES(?, ?, ?, ?)");
-    for (MembershipEvent& e : events) {
-      ins.bind(1, e.segment).bind(2, e.person).bind(3, static_cast<int64_t>(e.entered ? 1 : 0)).bind(4, e.at).run();
-      e.seq = static_cast<uint64_t>(db.last_insert_rowid());
-      seq = e.seq;
-    }
+  log_events(*this, events, [&](sql::Database& db, uint64_t seq) {
     std::vector<uint8_t> blob = members.serialize();
     db.cached("UPDATE segment_defs SET members = ?, evaluated = 1, as_of = ?, log_seq = ? WHERE name = ?")
         .bind_blob(1, blob)
@@ -178,30 +192,12 @@ void Impl::save_members(const Segment& s, const Bitmap& members, Timestamp as_of
         .bind(3, static_cast<int64_t>(seq))
         .bind(4, s.name)
         .run();
-    tx.commit();
-  } else {
-    for (MembershipEvent& e : events) e.seq = ++seq;
-  }
-  remember_events(events, seq);
+  });
 }
 
 void Impl::save_person_events(std::vector<MembershipEvent>& events) {
   if (events.empty()) return;
-  uint64_t seq = last_seq;
-  if (ws) {
-    sql::Database& db = database_of(*ws);
-    sql::Transaction tx(db);
-    auto& ins = db.cached("INSERT INTO segment_log(segment, person, entered, at) VALUES(?, ?, ?, ?)");
-    for (MembershipEvent& e : events) {
-      ins.bind(1, e.segment).bind(2, e.person).bind(3, static_cast<int64_t>(e.entered ? 1 : 0)).bind(4, e.at).run();
-      e.seq = static_cast<uint64_t>(db.last_insert_rowid());
-      seq = e.seq;
-    }
-    tx.commit();
-  } else {
-    for (MembershipEvent& e : events) e.seq = ++seq;
-  }
-  remember_events(events, seq);
+  log_events(*this, events, [](sql::Database&, uint64_t) {});
 }
 
 void Impl::remember_events(const std::vector<MembershipEvent>& events, uint64_t seq) {

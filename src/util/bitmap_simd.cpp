@@ -246,16 +246,7 @@ CDP_SSE42 uint32_t x_intersect(const uint16_t* a, uint32_t na, const uint16_t* b
     j += bmax <= amax ? 8 : 0;
   }
   // The tails: merge what is left.
-  while (i < na && j < nb) {
-    uint16_t x = a[i], y = b[j];
-    if (x == y) {
-      if constexpr (kWrite) out[n] = x;
-      ++n;
-    }
-    i += x <= y;
-    j += y <= x;
-  }
-  return n;
+  return n + merge_intersect<kWrite>(a + i, na - i, b + j, nb - j, kWrite ? out + n : out);
 }
 
 CDP_SSE42 uint32_t x_array_and(const uint16_t* a, uint32_t na, const uint16_t* b, uint32_t nb, uint16_t* out) {
