@@ -3,16 +3,22 @@ message format for every struct, and cdp_x_options_init(opts, version)
 writes no more than the caller's version of the struct has (a caller built
 against an older header has a smaller struct).
 
-Needs the shared library of a development build (<build>/libcdpcore.so next
-to <build>/python); the pip-installed package does not ship it."""
+Needs the shared library: CDPCORE_SHARED_LIBRARY names it (scripts/test sets
+it to the one it built), else a development build's <build>/libcdpcore.so next
+to <build>/python; the pip-installed package does not ship it."""
 import ctypes
+import os
 from pathlib import Path
 
 import pytest
 
 import cdpcore
 
-LIB = Path(cdpcore.__file__).resolve().parents[2] / "libcdpcore.so"
+LIB = Path(os.environ.get("CDPCORE_SHARED_LIBRARY") or Path(cdpcore.__file__).resolve().parents[2] / "libcdpcore.so")
+# Named explicitly, the library must be there: the test run that sets the
+# variable means to run these tests.
+if os.environ.get("CDPCORE_SHARED_LIBRARY") and not LIB.exists():
+    raise FileNotFoundError(f"CDPCORE_SHARED_LIBRARY={LIB} does not exist")
 pytestmark = pytest.mark.skipif(not LIB.exists(), reason="no development build of libcdpcore.so next to the package")
 
 
