@@ -45,7 +45,6 @@ function(cdpcore_component name)
     endif()
   endforeach()
   set(CDPCORE_INTERFACE_${name} ${ARG_INTERFACE} PARENT_SCOPE)
-  set(CDPCORE_INTERFACE_${name} ${ARG_INTERFACE})
 
   set(_closure ${name})
   foreach(d IN LISTS ARG_DEPENDS)
