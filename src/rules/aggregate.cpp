@@ -61,7 +61,7 @@ struct RowValues {
   int64_t int_at(uint64_t r) const { return prop == -1 ? src.time[r] : pc->ints[r]; }
 };
 
-void count_rows(const Rows& rows, const RowValues& v, Column& out, size_t k) {
+void count_rows(const Rows& rows, RowValues v, Column& out, size_t k) {
   int64_t cnt = 0;
   if (v.prop < 0 || !v.valid) cnt = static_cast<int64_t>(rows.size());
   else rows.each([&](uint64_t r) { cnt += v.valid[r] ? 1 : 0; });
@@ -70,7 +70,7 @@ void count_rows(const Rows& rows, const RowValues& v, Column& out, size_t k) {
 }
 
 // sum and avg; an int64 sum is null on overflow
-void sum_rows(const Rows& rows, const RowValues& v, ValueType pt, bool avg, ValueType result, Column& out, size_t k) {
+void sum_rows(const Rows& rows, RowValues v, ValueType pt, bool avg, ValueType result, Column& out, size_t k) {
   double ds = 0;
   int64_t is = 0, cnt = 0;
   bool overflow = false;
@@ -104,7 +104,7 @@ void sum_rows(const Rows& rows, const RowValues& v, ValueType pt, bool avg, Valu
 }
 
 // min and max
-void extreme_rows(const Rows& rows, const RowValues& v, ValueType pt, const profile_detail::StringDict* dict,
+void extreme_rows(const Rows& rows, RowValues v, ValueType pt, const profile_detail::StringDict* dict,
                   bool want_min, Column& out, size_t k) {
   bool any = false;
   if (pt == ValueType::float64) {
@@ -139,7 +139,7 @@ void extreme_rows(const Rows& rows, const RowValues& v, ValueType pt, const prof
 }
 
 // first and last non-null value in time order
-void end_row(const Rows& rows, const RowValues& v, ValueType pt, const profile_detail::StringDict* dict, bool first,
+void end_row(const Rows& rows, RowValues v, ValueType pt, const profile_detail::StringDict* dict, bool first,
              Column& out, size_t k) {
   bool any = false;
   uint64_t at = 0;
@@ -187,7 +187,7 @@ auto runs_of(It begin, It end) {
 
 // count_distinct and most_frequent of a string property: counts per code,
 // reset by a generation stamp instead of clearing
-void distinct_codes(Context& ctx, const Rows& rows, const RowValues& v, const profile_detail::StringDict& dict,
+void distinct_codes(Context& ctx, const Rows& rows, RowValues v, const profile_detail::StringDict& dict,
                     bool distinct, Column& out, size_t k) {
   if (ctx.stamp.size() < dict.values.size()) {
     ctx.stamp.resize(dict.values.size(), 0);
@@ -227,7 +227,7 @@ void distinct_codes(Context& ctx, const Rows& rows, const RowValues& v, const pr
 }
 
 // count_distinct and most_frequent of a double property (-0 counts as 0)
-void distinct_doubles(Context& ctx, const Rows& rows, const RowValues& v, bool distinct, Column& out, size_t k) {
+void distinct_doubles(Context& ctx, const Rows& rows, RowValues v, bool distinct, Column& out, size_t k) {
   const double* d = v.pc->doubles.data();
   ctx.dbls.clear();
   rows.each([&](uint64_t r) {
@@ -242,7 +242,7 @@ void distinct_doubles(Context& ctx, const Rows& rows, const RowValues& v, bool d
 
 // count_distinct and most_frequent of an integer property or the time;
 // sorted after the windows that ctx.ints[0, base) holds
-void distinct_ints(Context& ctx, const Rows& rows, const RowValues& v, size_t base, bool distinct, Column& out,
+void distinct_ints(Context& ctx, const Rows& rows, RowValues v, size_t base, bool distinct, Column& out,
                    size_t k) {
   std::vector<int64_t>& x = ctx.ints;
   x.resize(base);

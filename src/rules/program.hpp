@@ -177,7 +177,10 @@ class Evaluator {
   void eval_prop(Context& ctx, int id, size_t n) const;
   void ensure_uniform(Context& ctx, int id, size_t n) const;
   void prepare_spans(Context& ctx, size_t n) const;
-  const RowSpan& span(const Context& ctx, int event, size_t k) const;
+  /// Person k's rows of an event table (inline: read per person and aggregation).
+  const RowSpan& span(const Context& ctx, int event, size_t k) const {
+    return ctx.spans[static_cast<size_t>(event_slot_[event])][k];
+  }
 
   const Program& p_;
   const ProfileSnapshot& store_;
