@@ -37,6 +37,7 @@ struct StringDict {
 inline constexpr uint32_t kNoCode = 0xFFFFFFFFu;
 inline constexpr PersonOrdinal kGone = 0xFFFFFFFFu;  // a removed event's person
 
+/// One attribute's values, indexed by person ordinal.
 struct AttrColumn {
   AttributeDef def;
   int64_t id = 0;                 // row id in profile_attributes
@@ -72,6 +73,8 @@ struct EventColumns {
   size_t memory_bytes() const noexcept;
 };
 
+/// One event type's log: compacted rows sorted by (person, time), rows
+/// appended since, and person changes not yet applied to the rows.
 struct EventTable {
   EventTypeDef def;
   int64_t id = 0;

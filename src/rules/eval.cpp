@@ -109,10 +109,6 @@ void Evaluator::ensure_uniform(Context& ctx, int id, size_t n) const {
   ctx.filled[id] = n;
 }
 
-const RowSpan& Evaluator::span(const Context& ctx, int event, size_t k) const {
-  return ctx.spans[static_cast<size_t>(event_slot_[event])][k];
-}
-
 void Evaluator::prepare_spans(Context& ctx, size_t n) const {
   ctx.overlay_used = 0;
   for (size_t e = 0; e < event_slot_.size(); ++e) {
@@ -214,7 +210,7 @@ namespace {
 
 void constant(const NodeIO& io) {
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     std::visit(
         [&](const auto& v) {
           using V = std::decay_t<decltype(v)>;
@@ -239,7 +235,7 @@ void constant(const NodeIO& io) {
 }
 
 void fill_time(const NodeIO& io, Timestamp t) {
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     io.out.valid[k] = 1;
     io.out.i[k] = t;
   }
@@ -248,7 +244,7 @@ void fill_time(const NodeIO& io, Timestamp t) {
 void attribute(const NodeIO& io, const profile_detail::AttrColumn& col, const std::vector<PersonOrdinal>& persons) {
   Column& out = io.out;
   const size_t size = col.size();
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     PersonOrdinal p = persons[k];
     bool v = p < size && col.valid[p];
     out.valid[k] = v;
@@ -288,7 +284,7 @@ void external(const NodeIO& io, const ExternalName& ext, const std::vector<Perso
 // TRUE → true, FALSE / NULL → false
 void truth(const NodeIO& io) {
   const Column& a = io.arg(0);
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     io.out.valid[k] = 1;
     io.out.i[k] = a.valid[k] && a.i[k] != 0;
   }
@@ -296,7 +292,7 @@ void truth(const NodeIO& io) {
 
 void to_double(const NodeIO& io) {
   const Column& a = io.arg(0);
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     io.out.valid[k] = a.valid[k];
     io.out.d[k] = static_cast<double>(a.i[k]);
   }
@@ -305,7 +301,7 @@ void to_double(const NodeIO& io) {
 void negate(const NodeIO& io) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = a.valid[k];
     if (io.node.type == ValueType::float64) out.d[k] = -a.d[k];
     else if (a.i[k] == kMin) out.valid[k] = 0;
@@ -315,7 +311,7 @@ void negate(const NodeIO& io) {
 
 void logical_not(const NodeIO& io) {
   const Column& a = io.arg(0);
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     io.out.valid[k] = a.valid[k];
     io.out.i[k] = !a.i[k];
   }
@@ -327,7 +323,7 @@ void logical(const NodeIO& io) {
   const Column& b = io.arg(1);
   Column& out = io.out;
   const bool is_and = io.node.kind == K::and_;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool av = a.valid[k], bv = b.valid[k];
     bool at = av && a.i[k], bt = bv && b.i[k];
     if (is_and) {
@@ -434,7 +430,7 @@ void in_list(const NodeIO& io) {
   const Column& x = io.arg(0);
   const ValueType tx = io.type(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     if (tx == ValueType::null || !x.valid[k]) {
       out.valid[k] = 0;
       out.i[k] = 0;
@@ -461,7 +457,7 @@ void in_list(const NodeIO& io) {
 void in_window(const NodeIO& io, const Column* since, std::pair<int64_t, int64_t> bounds) {
   const Column& x = io.arg(0);
   const auto [lo, hi] = bounds;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && x.valid[k] && (!since || since->valid[k]);
     int64_t l = since ? since->i[k] : lo;
     io.out.valid[k] = ok;
@@ -485,7 +481,7 @@ void between(const NodeIO& io) {
     return p < q ? -1 : p > q ? 1 : 0;
   };
   const bool any_null_type = tx == ValueType::null || tl == ValueType::null || th == ValueType::null;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool v1 = !any_null_type && x.valid[k] && lo.valid[k];
     bool v2 = !any_null_type && x.valid[k] && hi.valid[k];
     bool t1 = v1 && cmp(x, tx, lo, tl, k) >= 0;
@@ -500,7 +496,7 @@ void between(const NodeIO& io) {
 void is_null(const NodeIO& io) {
   const Column& a = io.arg(0);
   const bool null_type = io.type(0) == ValueType::null;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool null = null_type || !a.valid[k];
     io.out.valid[k] = 1;
     io.out.i[k] = io.node.op == Op::is_null ? null : !null;
@@ -513,7 +509,7 @@ void case_when(const NodeIO& io) {
   const size_t pairs = nargs / 2;
   const bool has_else = nargs % 2;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     int pick = -1;
     for (size_t w = 0; w < pairs; ++w) {
       const Column& cond = io.arg(2 * w);

@@ -16,7 +16,7 @@ void string_case(const NodeIO& io, std::deque<std::string>& arena) {
   const Column& a = io.arg(0);
   const Fn fn = io.node.fn;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = io.type(0) != ValueType::null && a.valid[k];
     if (!out.valid[k]) continue;
     std::string_view s = a.s[k];
@@ -39,7 +39,7 @@ void string_case(const NodeIO& io, std::deque<std::string>& arena) {
 void string_length(const NodeIO& io) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = io.type(0) != ValueType::null && a.valid[k];
     int64_t chars = 0;
     if (out.valid[k])
@@ -54,7 +54,7 @@ void string_match(const NodeIO& io) {
   const Column& b = io.arg(1);
   const Fn fn = io.node.fn;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && io.type(1) != ValueType::null && a.valid[k] && b.valid[k];
     out.valid[k] = ok;
     if (!ok) {
@@ -71,7 +71,7 @@ void string_match(const NodeIO& io) {
 void set_size(const NodeIO& io) {
   const Column& s = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = s.valid[k];
     out.i[k] = s.valid[k] ? static_cast<int64_t>(s.set[k]->size()) : 0;
   }
@@ -80,7 +80,7 @@ void set_size(const NodeIO& io) {
 // concat: the arguments' text, nulls skipped
 void concat(const NodeIO& io, std::deque<std::string>& arena) {
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     std::string& r = arena.emplace_back();
     for (size_t i = 0; i < io.node.args.size(); ++i) {
       const Column& a = io.arg(i);
@@ -107,7 +107,7 @@ void concat(const NodeIO& io, std::deque<std::string>& arena) {
 void absolute(const NodeIO& io) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = io.type(0) != ValueType::null && a.valid[k];
     if (io.node.type == ValueType::float64) out.d[k] = std::fabs(a.d[k]);
     else if (a.i[k] == kMin) out.valid[k] = 0;
@@ -120,7 +120,7 @@ void rounding(const NodeIO& io) {
   const Column& a = io.arg(0);
   const Fn fn = io.node.fn;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && a.valid[k];
     double x = ok ? a.d[k] : 0, r = 0;
     if (fn == Fn::round) {
@@ -144,7 +144,7 @@ void extreme(const NodeIO& io) {
   const bool least = io.node.fn == Fn::least;
   const ValueType type = io.node.type;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     int best = -1;
     for (size_t i = 0; i < io.node.args.size(); ++i) {
       const Column& a = io.arg(i);
@@ -172,7 +172,7 @@ void extreme(const NodeIO& io) {
 void coalesce(const NodeIO& io) {
   const ValueType type = io.node.type;
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     out.valid[k] = 0;
     for (size_t i = 0; i < io.node.args.size(); ++i) {
       const Column& a = io.arg(i);
@@ -192,7 +192,7 @@ void duration(const NodeIO& io) {
   const Fn fn = io.node.fn;
   Column& out = io.out;
   double unit = fn == Fn::days ? 86400e6 : fn == Fn::hours ? 3600e6 : fn == Fn::minutes ? 60e6 : 7 * 86400e6;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     double v = io.type(0) != ValueType::null && a.valid[k] ? std::round(a.d[k] * unit) : std::nan("");
     out.valid[k] = std::isfinite(v) && std::fabs(v) < 9.2e18;
     out.i[k] = out.valid[k] ? static_cast<int64_t>(v) : 0;
@@ -203,7 +203,7 @@ void duration(const NodeIO& io) {
 void day_difference(const NodeIO& io, Timestamp as_of) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && a.valid[k];
     int64_t from = a.i[k], to = as_of;
     if (io.node.fn == Fn::days_between) {
@@ -222,7 +222,7 @@ void age(const NodeIO& io, Timestamp as_of, const TimeZone& zone) {
   const Column& a = io.arg(0);
   Column& out = io.out;
   const CivilDate today = zone.to_local(as_of).date;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && a.valid[k];
     out.valid[k] = ok;
     if (!ok) continue;
@@ -238,7 +238,7 @@ void age(const NodeIO& io, Timestamp as_of, const TimeZone& zone) {
 void calendar_part(const NodeIO& io, const TimeZone& zone) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && a.valid[k];
     out.valid[k] = ok;
     if (!ok) continue;
@@ -257,7 +257,7 @@ void calendar_part(const NodeIO& io, const TimeZone& zone) {
 void timestamp_of(const NodeIO& io) {
   const Column& a = io.arg(0);
   Column& out = io.out;
-  for (size_t k = 0; k < io.n; ++k) {
+  for (size_t k = 0, n = io.n; k < n; ++k) {
     bool ok = io.type(0) != ValueType::null && a.valid[k];
     if (ok && io.type(0) == ValueType::timestamp) {
       out.i[k] = a.i[k];

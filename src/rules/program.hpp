@@ -170,10 +170,17 @@ class Evaluator {
  private:
   void eval_node(Context& ctx, int id, size_t n) const;
   void eval_aggregate(Context& ctx, int id, size_t n) const;
+  /// Each person's rows in the aggregation's window: [ctx.ints[2k], ctx.ints[2k+1]).
+  void window_rows(Context& ctx, const AggSpec& a, size_t n, std::vector<uint8_t>& has_window) const;
+  /// The window rows passing the `where` filter: ctx.sel, per person by ctx.sel_offsets.
+  void filter_rows(Context& ctx, const AggSpec& a, size_t n, const std::vector<uint8_t>& has_window) const;
   void eval_prop(Context& ctx, int id, size_t n) const;
   void ensure_uniform(Context& ctx, int id, size_t n) const;
   void prepare_spans(Context& ctx, size_t n) const;
-  const RowSpan& span(const Context& ctx, int event, size_t k) const;
+  /// Person k's rows of an event table (inline: read per person and aggregation).
+  const RowSpan& span(const Context& ctx, int event, size_t k) const {
+    return ctx.spans[static_cast<size_t>(event_slot_[event])][k];
+  }
 
   const Program& p_;
   const ProfileSnapshot& store_;
