@@ -188,8 +188,9 @@ static void test_versions(void) {
   CHECK_OK(cdp_rules_to_text(loaded, &text, NULL));
   CHECK(strcmp(text, "tag a = x > 1\n") == 0);
   cdp_free(text);
+  cdp_rules_free(loaded);  /* the next call clears the out-parameter first */
   CHECK(cdp_rules_load(&loaded, s, ws, "other", 5, 0, NULL) == CDP_ENOTFOUND);
-  cdp_rules_free(loaded);
+  CHECK(loaded == NULL);
   cdp_rules_free(rs);
   cdp_profile_store_free(s);
   cdp_workspace_close(ws);
