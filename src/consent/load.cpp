@@ -43,6 +43,7 @@ ContactPreferences prefs_from_json(const nlohmann::json& j) {
 
 void Consent::Impl::load() {
   sql::Database& db = database_of(*ws);
+  sql::ReadSnapshot snapshot(db);  // one view of every table, whatever other connections commit
   load_taxonomy();
 
   // Fresh storage for the large arrays (not clear()): huge pages are only
@@ -57,12 +58,21 @@ void Consent::Impl::load() {
   contacts.clear();
   {
     const int64_t max_id = db.query_int64("SELECT coalesce(max(id), 0) FROM consent_subjects");
+    if (max_id < 0 || max_id >= int64_t{UINT32_MAX}) {
+      throw CorruptError("consent_subjects: largest id " + std::to_string(max_id) + " is outside 0.." +
+                         std::to_string(UINT32_MAX - 1));
+    }
     // The index's large arrays are probed at random: huge pages (see util/huge_pages.hpp).
     util::reserve_huge(subjects, static_cast<size_t>(max_id) + 1);
     subjects.resize(static_cast<size_t>(max_id) + 1);
     auto st = db.prepare("SELECT id, type, value FROM consent_subjects");
     while (st.step()) {
-      auto id = static_cast<size_t>(st.column_int64(0));
+      const int64_t raw_id = st.column_int64(0);
+      if (raw_id < 0 || raw_id > max_id) {
+        throw CorruptError("consent_subjects: row id " + std::to_string(raw_id) + " is outside 0.." +
+                           std::to_string(max_id));
+      }
+      auto id = static_cast<size_t>(raw_id);
       Subject& s = subjects[id];
       s.type = intern_type(st.column_text(1));
       s.value = std::string(st.column_text(2));

@@ -314,6 +314,7 @@ void GraphState::persist_batch() {
 
 void GraphState::load() {
   sql::Database& D = *db;
+  sql::ReadSnapshot snapshot(D);  // one view of every table, whatever other connections commit
   // Types.
   {
     sql::Statement st = D.prepare("SELECT id, name, config FROM identity_types ORDER BY id");

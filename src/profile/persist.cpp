@@ -156,6 +156,7 @@ std::vector<std::string> decode_set(std::string_view text) {
 
 void load(Workspace& ws, ProfileStore::Impl& im) {
   auto& db = database_of(ws);
+  sql::ReadSnapshot snapshot(db);  // one view of every table, whatever other connections commit
   // schema
   {
     auto st = db.prepare("SELECT id, name, type, merge FROM profile_attributes ORDER BY id");

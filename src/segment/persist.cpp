@@ -92,6 +92,7 @@ std::string Impl::names_json(const Segment& s) const {
 
 void Impl::load() {
   sql::Database& db = database_of(*ws);
+  sql::ReadSnapshot snapshot(db);  // one view of every table, whatever other connections commit
   sql::Statement st = db.prepare(
       "SELECT name, kind, definition, description, version, names, evaluated, as_of, members, log_seq "
       "FROM segment_defs ORDER BY name");

@@ -164,6 +164,19 @@ int64_t Database::last_insert_rowid() const noexcept { return sqlite3_last_inser
 int64_t Database::changes() const noexcept { return sqlite3_changes64(db_); }
 bool Database::in_transaction() const noexcept { return sqlite3_get_autocommit(db_) == 0; }
 
+ReadSnapshot::ReadSnapshot(Database& db) : db_(db) {
+  if (!db.in_transaction()) {
+    db.exec("BEGIN");
+    owns_ = true;
+  }
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  // Never throw from a destructor; a read-only transaction has nothing to lose.
+  if (owns_ && sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 Transaction::Transaction(Database& db) : db_(db) {
   if (db.in_transaction()) {
     static thread_local uint64_t counter = 0;

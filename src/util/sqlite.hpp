@@ -114,4 +114,21 @@ class Transaction {
   bool done_ = false;
 };
 
+/// One consistent view of the file for a group of reads (a component's load):
+/// a deferred BEGIN, so the first read takes a snapshot and other
+/// connections' commits stay invisible until it ends; nothing when a
+/// transaction is already open (its view already is one). Ended (COMMIT, which
+/// for reads only releases the snapshot) on destruction.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& db_;
+  bool owns_ = false;
+};
+
 }  // namespace cdpcore::sql
