@@ -475,8 +475,13 @@ struct Evaluator {
         if (p.negate) return BRef::own(tag(p, TagEntry::Kind::value).members - u);
         return BRef::own(std::move(u));
       }
-      case POp::scan:
-        return BRef::own(scan(p, false, candidates));
+      case POp::scan: {
+        // A scan covers the store's persons; a universe set by hand bounds
+        // every answer that is not a stored tag or segment.
+        Bitmap b = scan(p, false, candidates);
+        if (im.universe) b &= *im.universe;
+        return BRef::own(std::move(b));
+      }
       case POp::constant:
         return p.value ? BRef::of(all()) : BRef::own(Bitmap());
       case POp::not_:
@@ -520,6 +525,8 @@ struct Evaluator {
     return BRef::own(Bitmap());
   }
 
+  // The FALSE set of a condition: always inside the universe, whatever the
+  // labels or the store's columns hold beyond it (`not` is relative to it).
   BRef falsity(PlanNode& p, const Bitmap* candidates) {
     switch (p.op) {
       case POp::segment:
@@ -528,11 +535,14 @@ struct Evaluator {
         return BRef::own(all() - truth(p, candidates).get());
       case POp::labels: {
         Bitmap u = label_union(p);
-        if (p.negate) return BRef::own(std::move(u));
-        return BRef::own(tag(p, TagEntry::Kind::value).members - u);
+        if (p.negate) return BRef::own(u & all());
+        return BRef::own((tag(p, TagEntry::Kind::value).members - u) & all());
       }
-      case POp::scan:
-        return BRef::own(scan(p, true, candidates));
+      case POp::scan: {
+        Bitmap b = scan(p, true, candidates);
+        b &= all();  // a store holds columns for ordinals beyond a universe set by hand
+        return BRef::own(std::move(b));
+      }
       case POp::constant:
         return p.value ? BRef::own(Bitmap()) : BRef::of(all());
       case POp::not_:
@@ -580,6 +590,7 @@ struct Evaluator {
         return in != p.negate ? 1 : 0;
       }
       case POp::scan: {
+        if (im.universe && !im.universe->contains(who)) return -1;  // as the bulk path: outside, neither
         CompiledExpression& c = compiled(p, false);
         Value v;
         try {
@@ -593,6 +604,7 @@ struct Evaluator {
       case POp::constant:
         return p.value ? 1 : 0;
       case POp::not_: {
+        if (!all().contains(who)) return -1;  // `not` is relative to the universe
         int v = person(p.children[0], who, decided);
         return v < 0 ? v : 1 - v;
       }
