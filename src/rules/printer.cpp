@@ -404,6 +404,9 @@ class JsonReader {
       n.kind = NodeKind::call;
       n.name = plain_name(j["call"], path + ".call");
       if (is_aggregate(n.name)) fail(path + ".call", "'" + n.name + "' is an aggregate: use {\"aggregate\": …}");
+      // The text form writes a call as name(…), never quoted: accept the
+      // names it can write, so that every tree prints as text that parses.
+      if (!is_bare_name(n.name)) fail(path + ".call", "'" + n.name + "' cannot be a function name");
       const json& a = j.contains("args") ? j["args"] : json::array();
       if (!a.is_array()) fail(path + ".args", "expected an array");
       for (size_t i = 0; i < a.size(); ++i) n.children.push_back(node(a[i], path + ".args[" + std::to_string(i) + "]", depth + 1));
